@@ -1,0 +1,144 @@
+"""Step sizes that make a Lyapunov energy decrease (Armijo-type acceptance)."""
+
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+
+
+def _all_finite(tree):
+    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jtu.tree_leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+class EnergyController(diffrax.AbstractStepSizeController):
+    r"""Accept a trial step only if a supplied energy decreases by an Armijo margin.
+
+    A trial step $z \to z^+$ of size $h$ is accepted iff (Bensaid, Poëtte, Turpault,
+    LC-EGD; REFERENCE.md §3)
+
+    $$V(t + h, z^+) - V(t, z) \le -\lambda\, h\, \dot V(t, z),$$
+
+    with $V$ = ``energy(t, y, args)`` and $\dot V \ge 0$ = ``dissipation(t, y, args)``,
+    the rate at which $V$ decreases along the exact flow (when no dissipation is given
+    the margin is zero: plain decrease). A non-finite trial is always rejected. On
+    rejection $h \leftarrow h/\text{shrink}$; after an acceptance
+    $h \leftarrow \min(\text{grow}\cdot h, \text{dtmax})$.
+
+    It never loops forever: when $h$ would fall below the floor (``dtmin``, by default
+    a few ulps of $\max(|t|, 1)$, where time stops advancing), one retry at the floor
+    is made with $\lambda = 0$; if the floor is reached again without a normal
+    acceptance in between, the solve stops with ``diffrax.RESULTS.dt_min_reached``
+    (the energy cannot be decreased further at this precision: in practice, a
+    stationary point reached to rounding).
+
+    The controller knows nothing of losses: ``flowopt.solve`` hands it the flow's
+    energy and dissipation. It ignores any error estimate, so it works with every
+    scheme, including fixed-step ones.
+
+    Args:
+        energy: ``energy(t, y, args) -> scalar``.
+        dissipation: ``dissipation(t, y, args) -> scalar >= 0``; optional.
+        armijo: $\lambda \in [0, 1)$, default 0.5.
+        shrink: factor > 1 dividing a rejected step, default 2.
+        grow: factor >= 1 multiplying the step after an acceptance, default 2.
+        dtmax: largest step; default unbounded.
+        dtmin: the floor; default $16\,\epsilon\max(|t|, 1)$ with $\epsilon$ the
+            machine epsilon of the time dtype.
+
+    Example:
+        >>> import diffrax, jax.numpy as jnp, schemes
+        >>> f = lambda x: 0.5 * 100.0 * x**2                  # stiff: Euler needs h < 0.02
+        >>> ctrl = schemes.EnergyController(energy=lambda t, y, a: f(y),
+        ...                                 dissipation=lambda t, y, a: (100.0 * y) ** 2)
+        >>> sol = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, a: -100.0 * y),
+        ...     schemes.Euler(), 0.0, 1.0, 1.0, jnp.array(1.0), stepsize_controller=ctrl)
+        >>> bool(abs(sol.ys[-1]) < 1e-6)
+        True
+    """
+
+    energy: Callable | None = None
+    dissipation: Callable | None = None
+    armijo: float = 0.5
+    shrink: float = 2.0
+    grow: float = 2.0
+    dtmax: float | None = None
+    dtmin: float | None = None
+
+    def __check_init__(self):
+        checks = [
+            ("armijo", isinstance(self.armijo, (int, float)) and 0 <= self.armijo < 1,
+             "a number in [0, 1), e.g. 0.5"),
+            ("shrink", isinstance(self.shrink, (int, float)) and self.shrink > 1,
+             "a number > 1, e.g. 2.0"),
+            ("grow", isinstance(self.grow, (int, float)) and self.grow >= 1,
+             "a number >= 1, e.g. 2.0"),
+            ("dtmax", self.dtmax is None or self.dtmax > 0, "None or a positive number"),
+            ("dtmin", self.dtmin is None or self.dtmin > 0, "None or a positive number"),
+        ]
+        for name, ok, fix in checks:
+            if not ok:
+                raise ValueError(
+                    f"EnergyController({name}={getattr(self, name)!r}): {name} must be {fix}."
+                )
+
+    def wrap(self, direction):
+        return self
+
+    def _rate(self, t, y, args):
+        if self.dissipation is None:
+            return jnp.zeros((), jnp.result_type(t, float))
+        return jnp.maximum(self.dissipation(t, y, args), 0.0)
+
+    def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
+        if self.energy is None:
+            raise ValueError(
+                "EnergyController(energy=None): the controller needs an energy. Pass "
+                "energy=callable(t, y, args), or use flowopt.solve, which hands it the "
+                "flow's energy."
+            )
+        if dt0 is None:
+            raise ValueError(
+                "EnergyController needs a first trial step: pass dt0 (it may be large; "
+                "rejections shrink it)."
+            )
+        dtype = jnp.result_type(t0, t1, dt0, float)
+        dt = jnp.asarray(dt0, dtype)
+        e0 = jnp.asarray(self.energy(t0, y0, args))
+        state = (dt, e0, self._rate(t0, y0, args), jnp.array(False), jnp.array(True))
+        return t0 + dt, state
+
+    def adapt_step_size(self, t0, t1, y0, y1_candidate, args, y_error, error_order,
+                        controller_state):
+        del y_error, error_order
+        dt, e0, rate0, relaxed, armed = controller_state
+        h = t1 - t0
+        e1 = jnp.asarray(self.energy(t1, y1_candidate, args))
+        margin = jnp.where(relaxed, 0.0, self.armijo) * h * rate0
+        accept = _all_finite(y1_candidate) & jnp.isfinite(e1) & (e1 - e0 <= -margin)
+
+        eps = jnp.finfo(jnp.result_type(h)).eps
+        floor = (16 * eps * jnp.maximum(jnp.abs(t0), 1.0) if self.dtmin is None
+                 else jnp.asarray(self.dtmin, jnp.result_type(h)))
+        grown = dt * self.grow if self.dtmax is None else jnp.minimum(dt * self.grow, self.dtmax)
+        shrunk = h / self.shrink
+        hit_floor = ~accept & (shrunk < floor)
+        give_up = hit_floor & (relaxed | ~armed)   # the floor again, without a normal acceptance
+        retry_relaxed = hit_floor & ~give_up
+
+        next_dt = jnp.where(accept, grown, jnp.where(hit_floor, floor, shrunk))
+        next_t0 = jnp.where(accept, t1, t0)
+        rate1 = jax.lax.cond(accept, lambda: self._rate(t1, y1_candidate, args), lambda: rate0)
+        new_state = (
+            next_dt.astype(dt.dtype),
+            jnp.where(accept, e1, e0),
+            rate1,
+            retry_relaxed,
+            jnp.where(accept, ~relaxed, armed & ~retry_relaxed),
+        )
+        result = diffrax.RESULTS.where(give_up, diffrax.RESULTS.dt_min_reached,
+                                       diffrax.RESULTS.successful)
+        return accept, next_t0, next_t0 + next_dt, False, new_state, result
