@@ -1,0 +1,17 @@
+"""Losses with known minima, domains, gradients and Hessians (REFERENCE.md §5).
+
+Any JAX-traceable callable from shape ``(d,)`` to a scalar is a valid loss everywhere in
+flowopt; these classes add what a plain function lacks.
+"""
+
+from .base import Landscape
+from .camels import SixHumpCamel, ThreeHumpCamel
+from .himmelblau import Himmelblau
+from .neuron import NeuronPoly
+from .rastrigin import Rastrigin
+from .rosenbrock import Rosenbrock
+from .rough import RoughQuadratic
+from .schwefel import Schwefel
+
+__all__ = ["Himmelblau", "Landscape", "NeuronPoly", "Rastrigin", "Rosenbrock",
+           "RoughQuadratic", "Schwefel", "SixHumpCamel", "ThreeHumpCamel"]

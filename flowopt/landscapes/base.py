@@ -1,0 +1,79 @@
+"""The base class of losses with known dimension, domain and minima."""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Landscape(eqx.Module):
+    """A loss ``f: R^d -> R`` that knows its dimension, domain and minima.
+
+    Subclasses implement :meth:`value` once for any array namespace ``xp`` (``numpy`` or
+    ``jax.numpy``): JAX evaluates, differentiates and vectorizes it; NumPy computes the
+    values at the minima in float64 whatever JAX's precision.
+
+    Attributes:
+        dim: the dimension ``d``.
+        domain: ``(d, 2)`` array of lower and upper bounds.
+        minima: ``(k, d)`` array of local minima (float64).
+        minima_values: ``(k,)`` loss at each minimum.
+        is_global: ``(k,)`` bool, which minima are global.
+        minima_complete: whether ``minima`` lists every local minimum in ``domain``.
+    """
+
+    minima_complete = True
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def domain(self) -> np.ndarray: ...
+
+    @property
+    @abc.abstractmethod
+    def minima(self) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def value(self, x, xp):
+        """The loss at ``x`` of shape ``(d,)``, computed with the array namespace ``xp``."""
+
+    def __call__(self, x):
+        return self.value(jnp.asarray(x), jnp)
+
+    @property
+    def minima_values(self) -> np.ndarray:
+        return np.array([self.value(np.asarray(m, float), np) for m in self.minima])
+
+    @property
+    def is_global(self) -> np.ndarray:
+        v = self.minima_values
+        return v <= v.min() + 1e-9 * max(1.0, abs(v.min()))
+
+    @property
+    def global_minimum(self) -> np.ndarray:
+        return self.minima[np.argmax(self.is_global)]
+
+    def grad(self, x):
+        return jax.grad(self)(jnp.asarray(x))
+
+    def hessian(self, x):
+        return jax.hessian(self)(jnp.asarray(x))
+
+    def __repr__(self):
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+def box(lo, hi, d):
+    """A ``(d, 2)`` domain with the same bounds on every axis."""
+    return np.tile(np.array([[lo, hi]], float), (d, 1))
+
+
+def check_dim(name, d, least=1):
+    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < least:
+        raise ValueError(f"{name}(d={d!r}): d must be an integer >= {least}.")

@@ -1,0 +1,63 @@
+import jax.numpy as jnp
+import numpy as np
+
+from .base import Landscape
+
+# sigma(z) of each network, and its local minima (w, b) (REFERENCE.md §5, seed 004)
+_NETWORKS = {
+    "polyTwo": (lambda z: z**2 - 1, [(-2, 1), (2, -1), (0, -1), (0, 1)]),
+    "polyThree": (lambda z: 2 * z**3 - 3 * z**2 + 5, [(0, -1), (2, -1), (-2, 1), (0, 1)]),
+    "polyFour": (lambda z: z**4 - 2 * z**2 + 3, [(0, -1), (2, -1), (-2, 1), (0, 1)]),
+    "polyFive": (lambda z: (z + 1) ** 2 * (z - 3) * (z**2 - 3 * z + 4),
+                 [(0, -1), (4, -1), (-4, 3), (0, 3)]),
+}
+
+
+class NeuronPoly(Landscape):
+    r"""Single-neuron networks of Bensaid (seed 004) with polynomial activation.
+
+    $z = w x + b$, data $x \in \{0, 1\}$ with target 0, loss
+    $R(w, b) = \tfrac14[\sigma(b)^2 + \sigma(w + b)^2] = \tfrac12\|r\|^2$ with residuals
+    $r = (\sigma(b), \sigma(w + b))/\sqrt2$ (see :meth:`residuals`, for
+    Levenberg–Marquardt). ``kind`` is one of polyTwo, polyThree, polyFour, polyFive;
+    their critical points are known exactly (REFERENCE.md §5). For polyFive three of the
+    four minima have singular Hessians. Domain $[-3, 3]^2$ (the authors' protocol).
+
+    Example:
+        >>> import flowopt as fo
+        >>> f = fo.landscapes.NeuronPoly("polyThree")
+        >>> f.minima_values.tolist()
+        [0.0, 4.0, 4.0, 8.0]
+    """
+
+    kind: str = "polyTwo"
+
+    def __check_init__(self):
+        if self.kind not in _NETWORKS:
+            raise ValueError(
+                f"NeuronPoly(kind={self.kind!r}): unknown network; valid kinds are "
+                f"{', '.join(_NETWORKS)}."
+            )
+
+    @property
+    def dim(self):
+        return 2
+
+    @property
+    def domain(self):
+        return np.array([[-3.0, 3.0], [-3.0, 3.0]])
+
+    @property
+    def minima(self):
+        return np.array(_NETWORKS[self.kind][1], float)
+
+    def residuals(self, x, xp=None):
+        """The residual vector ``r`` with ``R = ||r||^2 / 2``."""
+        sigma = _NETWORKS[self.kind][0]
+        w, b = x[0], x[1]
+        xp = jnp if xp is None else xp
+        return xp.stack([sigma(b), sigma(w + b)]) / np.sqrt(2.0)
+
+    def value(self, x, xp):
+        r = self.residuals(x, xp)
+        return 0.5 * xp.sum(r**2)

@@ -1,0 +1,277 @@
+"""``flowopt.solve``: a flow, a scheme and a step-size control, handed to ``diffeqsolve``."""
+
+import math
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import schemes
+
+from .flows.base import AbstractFlow, AbstractPartitionedFlow
+from .landscapes.base import Landscape
+
+_ADAPTIVE_MAX_STEPS = 16_384
+
+
+class Solution(eqx.Module):
+    """What :func:`solve` returns (a pytree: it passes through ``jit`` and ``vmap``).
+
+    Attributes:
+        x: final position, shape ``(d,)``.
+        y: final state (position and auxiliary variables).
+        t: the time where the solve ended (``t1``, or earlier if it stopped).
+        ts: saved times, shape ``(n,)``; with ``saveat="steps"`` the unused slots at
+            the end hold ``inf`` (diffrax's padding): mask with ``jnp.isfinite(ts)``.
+        xs: saved positions, shape ``(n, d)``.
+        ys: saved states.
+        energies: the flow's energy at the saved states (``None`` for flows without one).
+        stats: ``num_steps``, ``num_accepted_steps``, ``num_rejected_steps``.
+        result: a ``diffrax.RESULTS``; :attr:`status` says it in words.
+    """
+
+    x: Any
+    y: Any
+    t: Any
+    ts: Any
+    xs: Any
+    ys: Any
+    energies: Any
+    stats: dict
+    result: diffrax.RESULTS
+
+    @property
+    def status(self) -> str:
+        """``"successful"``, or diffrax's message (e.g. the energy controller's floor)."""
+        if self.result == diffrax.RESULTS.successful:
+            return "successful"
+        if self.result == diffrax.RESULTS.dt_min_reached:
+            return ("step-size floor reached (with EnergyController: no step decreases the "
+                    "energy at this precision, typically a stationary point reached to "
+                    "rounding)")
+        return diffrax.RESULTS[self.result]
+
+    @property
+    def success(self):
+        return self.result == diffrax.RESULTS.successful
+
+
+class _Partitioned(AbstractPartitionedFlow):
+    """A first-order flow seen as a partitioned one with an empty (size-0) second part,
+    so that a partitioned scheme integrates it (semi-implicit Euler is then explicit
+    Euler)."""
+
+    flow: AbstractFlow
+
+    @property
+    def loss(self):
+        return self.flow.loss
+
+    def init(self, x0):
+        return self.flow.init(x0), jnp.zeros(0, x0.dtype)
+
+    def position(self, y):
+        return self.flow.position(y[0])
+
+    def drift_p(self, t, y, args):
+        return self.flow.drift(t, y[0], args)
+
+    def drift_q(self, t, y, args):
+        return jnp.zeros_like(y[1])
+
+    def energy(self, t, y, args):
+        return self.flow.energy(t, y[0], args)
+
+    def dissipation(self, t, y, args):
+        return self.flow.dissipation(t, y[0], args)
+
+
+def _is_concrete(x):
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _check_number(name, value, *, minimum=None, strict=True, fix=""):
+    if not _is_concrete(value):
+        return
+    v = np.asarray(value)
+    if v.shape != () or not np.isfinite(v):
+        raise ValueError(f"solve({name}={value!r}): {name} must be a finite number. {fix}")
+    if minimum is not None and (v <= minimum if strict else v < minimum):
+        raise ValueError(f"solve({name}={value!r}): {name} must be "
+                         f"{'>' if strict else '>='} {minimum}. {fix}")
+
+
+def _check_x0(flow, x0):
+    dim = flow.loss.dim if isinstance(flow.loss, Landscape) else None
+    if x0.ndim != 1 or (dim is not None and x0.shape != (dim,)):
+        want = f"({dim},)" if dim is not None else "(d,)"
+        raise ValueError(
+            f"solve(x0=...): x0 has shape {tuple(x0.shape)} but the loss "
+            f"{type(flow.loss).__name__} takes shape {want}. Pass one start of shape {want}; "
+            "for many starts use jax.vmap over x0."
+        )
+    if not jnp.issubdtype(x0.dtype, jnp.floating):
+        raise ValueError(f"solve(x0=...): x0 has dtype {x0.dtype}; pass floating-point "
+                         "numbers, e.g. jnp.asarray(x0, float).")
+    if _is_concrete(x0) and not np.all(np.isfinite(np.asarray(x0))):
+        raise ValueError(f"solve(x0={np.asarray(x0)!r}): x0 must be finite (it has NaN or "
+                         "inf entries).")
+
+
+def _terms(flow, scheme):
+    """The diffrax term for ``scheme``, and the flow as the scheme will see it."""
+    if isinstance(scheme, schemes.AbstractPartitionedSolver):
+        if isinstance(scheme, schemes.AbstractSecondOrderSolver) and not flow.second_order:
+            raise ValueError(
+                f"solve(scheme={type(scheme).__name__}()): this scheme integrates "
+                f"second-order flows (state (x, v) with x' = v), and {type(flow).__name__} "
+                "is not one. Use schemes.Euler(), schemes.SemiImplicitEuler() or a diffrax "
+                "solver, or a second-order flow such as HeavyBall."
+            )
+        if not isinstance(flow, AbstractPartitionedFlow):
+            flow = _Partitioned(flow)
+        return schemes.PartitionedTerm(flow.drift_p, flow.drift_q), flow
+    structure = getattr(type(scheme), "term_structure", None)
+    if not (isinstance(structure, type) and issubclass(structure, diffrax.AbstractTerm)):
+        hint = (" For a partitioned Euler step on flows whose parts depend on the whole "
+                "state, use schemes.SemiImplicitEuler()."
+                if isinstance(scheme, diffrax.SemiImplicitEuler) else "")
+        raise ValueError(
+            f"solve(scheme={type(scheme).__name__}()): this diffrax solver expects terms "
+            f"structured as {structure}, not one vector field, so it cannot integrate a "
+            f"deterministic flow.{hint}"
+        )
+    return diffrax.ODETerm(flow.drift), flow
+
+
+def _saveat(saveat, t0, t1):
+    if saveat is None:
+        return diffrax.SaveAt(t0=True, t1=True)
+    if isinstance(saveat, diffrax.SaveAt) and isinstance(saveat.subs, diffrax.SubSaveAt):
+        return saveat
+    if isinstance(saveat, str) and saveat == "steps":
+        return diffrax.SaveAt(t0=True, steps=True)
+    if isinstance(saveat, int) and not isinstance(saveat, bool) and saveat >= 2:
+        return diffrax.SaveAt(ts=jnp.linspace(t0, t1, saveat))
+    ts = np.asarray(saveat, float) if not isinstance(saveat, str) else None
+    if ts is not None and ts.ndim == 1 and ts.size >= 1:
+        return diffrax.SaveAt(ts=jnp.asarray(ts))
+    raise ValueError(
+        f"solve(saveat={saveat!r}): saveat must be None (start and end), 'steps' (every "
+        "accepted step), an int n >= 2 (n evenly spaced times), an array of times, or a "
+        "diffrax.SaveAt."
+    )
+
+
+@eqx.filter_jit
+def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
+               args, progress):
+    both = diffrax.SaveAt(subs=[saveat.subs, diffrax.SubSaveAt(t1=True)])  # final state too
+    sol = diffrax.diffeqsolve(
+        terms, scheme, t0, t1, dt0, y0, args=args, saveat=both,
+        stepsize_controller=controller, max_steps=max_steps, throw=False,
+        progress_meter=diffrax.TextProgressMeter() if progress else diffrax.NoProgressMeter(),
+    )
+    (ts, final_t), (ys, final_y) = sol.ts, sol.ys
+    xs = jax.vmap(seen.position)(ys)
+    energies = jax.vmap(lambda t, y: seen.energy(t, y, args))(ts, ys) \
+        if flow.has_energy else None
+    last = jax.tree_util.tree_map(lambda leaf: leaf[0], final_y)
+    stats = {k: sol.stats[k] for k in ("num_steps", "num_accepted_steps",
+                                        "num_rejected_steps")}
+    return Solution(x=seen.position(last), y=last, t=final_t[0], ts=ts, xs=xs, ys=ys,
+                    energies=energies, stats=stats, result=sol.result)
+
+
+def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=None,
+          key=None, max_steps=None, args=None, progress=False) -> Solution:
+    """Integrate ``flow`` from ``x0`` with ``scheme`` and a step-size ``controller``.
+
+    Args:
+        flow: a flow from :mod:`flowopt.flows`.
+        scheme: a scheme from :mod:`schemes`, or any diffrax solver (``diffrax.Tsit5()``).
+        x0: the start, shape ``(d,)``. ``jax.vmap`` over it for many starts.
+        t1: final time (physical time: ``n`` optimizer steps of size ``lr`` take
+            ``t1 = n * lr``).
+        t0: initial time, default 0.
+        dt0: the (first) step. Required for fixed steps and for the energy controller.
+        controller: ``None`` (fixed steps of ``dt0``), :class:`schemes.EnergyController`
+            (handed the flow's energy and dissipation here), or any diffrax controller
+            such as ``diffrax.PIDController``.
+        saveat: ``None`` (start and end), ``"steps"``, an int ``n`` (evenly spaced), an
+            array of times, or a ``diffrax.SaveAt``.
+        key: a ``jax.random`` key for stochastic flows; deterministic flows ignore it.
+        max_steps: the step budget. Default: exactly the number of fixed steps, or
+            16384 for adaptive control. Running out is reported in ``result``.
+        args: passed to the vector field.
+        progress: print diffrax's text progress meter.
+
+    Returns:
+        A :class:`Solution`. Failures inside the solve (step budget exhausted, energy
+        floor reached) are reported in ``Solution.result``, never raised; divergence
+        shows as non-finite values.
+
+    Example:
+        >>> import flowopt as fo, schemes, jax.numpy as jnp
+        >>> loss = fo.landscapes.Rosenbrock()
+        >>> adam = fo.flows.Adam.from_optax(loss, learning_rate=1e-2)
+        >>> sol = fo.solve(adam, schemes.SemiImplicitEuler(), jnp.zeros(2), t1=3.0, dt0=1e-2)
+        >>> int(sol.stats["num_steps"])    # 300 Adam steps
+        300
+    """
+    del key  # deterministic flows; stochastic flows arrive with their own layout
+    if not isinstance(flow, AbstractFlow):
+        raise TypeError(
+            f"solve(flow={flow!r}): flow must be a flowopt flow, e.g. "
+            "fo.flows.GradientFlow(loss); a plain loss function is not a flow."
+        )
+    if not isinstance(scheme, diffrax.AbstractSolver):
+        raise TypeError(
+            f"solve(scheme={scheme!r}): scheme must be a scheme such as schemes.Euler() or "
+            "a diffrax solver instance such as diffrax.Tsit5() (note the parentheses)."
+        )
+    x0 = jnp.asarray(x0)
+    _check_x0(flow, x0)
+    _check_number("t0", t0)
+    _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
+    if dt0 is not None:
+        _check_number("dt0", dt0, minimum=0.0, fix="Pass a positive step, e.g. dt0=1e-2.")
+    terms, seen = _terms(flow, scheme)
+
+    if controller is None:
+        if dt0 is None:
+            raise ValueError("solve(dt0=None): fixed steps need a step size; pass dt0, or "
+                             "an adaptive controller such as diffrax.PIDController.")
+        controller = diffrax.ConstantStepSize()
+        if max_steps is None and _is_concrete(t1) and _is_concrete(dt0):
+            max_steps = max(1, math.ceil((float(t1) - float(t0)) / float(dt0) * (1 + 1e-12)))
+    elif isinstance(controller, schemes.EnergyController):
+        if not flow.has_energy:
+            raise ValueError(
+                f"solve(controller=EnergyController()): {type(flow).__name__} has no "
+                "energy to control; use a fixed step or diffrax.PIDController."
+            )
+        if dt0 is None:
+            raise ValueError("solve(dt0=None): the energy controller needs a first trial "
+                             "step; pass dt0 (it may be large: rejections shrink it).")
+        controller = eqx.tree_at(
+            lambda c: (c.energy, c.dissipation), controller,
+            (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
+            is_leaf=lambda v: v is None,
+        )
+    elif not isinstance(controller, diffrax.AbstractStepSizeController):
+        raise TypeError(f"solve(controller={controller!r}): controller must be None, "
+                        "schemes.EnergyController() or a diffrax step-size controller.")
+    if max_steps is None:
+        max_steps = _ADAPTIVE_MAX_STEPS
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"solve(max_steps={max_steps!r}): max_steps must be a positive int.")
+
+    dtype = jnp.result_type(x0.dtype, float)
+    as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
+    y0 = seen.init(x0)
+    return _integrate(flow, seen, terms, scheme, controller, as_time(t0), as_time(t1),
+                      as_time(dt0), y0, _saveat(saveat, t0, t1), max_steps, args, progress)
