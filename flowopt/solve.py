@@ -48,6 +48,8 @@ class Solution(eqx.Module):
         """``"successful"``, or diffrax's message (e.g. the energy controller's floor)."""
         if self.result == diffrax.RESULTS.successful:
             return "successful"
+        if self.result == diffrax.RESULTS.event_occurred:
+            return "converged"
         if self.result == diffrax.RESULTS.dt_min_reached:
             return ("step-size floor reached (with EnergyController: no step decreases the "
                     "energy at this precision, typically a stationary point reached to "
@@ -56,7 +58,9 @@ class Solution(eqx.Module):
 
     @property
     def success(self):
-        return self.result == diffrax.RESULTS.successful
+        """True when the solve reached ``t1`` or converged (``gtol``)."""
+        return (self.result == diffrax.RESULTS.successful) | (
+            self.result == diffrax.RESULTS.event_occurred)
 
 
 class _Partitioned(AbstractPartitionedFlow):
@@ -168,11 +172,18 @@ def _saveat(saveat, t0, t1):
 
 @eqx.filter_jit
 def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
-               args, progress):
+               args, progress, gtol):
+    event = None
+    if gtol is not None:
+        def stationary(t, y, args, **kwargs):
+            x, speed = seen.position(y), seen.position(seen.drift(t, y, args))
+            return (jnp.max(jnp.abs(seen.grad(x))) <= gtol) & (jnp.max(jnp.abs(speed)) <= gtol)
+
+        event = diffrax.Event(stationary)
     both = diffrax.SaveAt(subs=[saveat.subs, diffrax.SubSaveAt(t1=True)])  # final state too
     sol = diffrax.diffeqsolve(
         terms, scheme, t0, t1, dt0, y0, args=args, saveat=both,
-        stepsize_controller=controller, max_steps=max_steps, throw=False,
+        stepsize_controller=controller, max_steps=max_steps, throw=False, event=event,
         progress_meter=diffrax.TextProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
     (ts, final_t), (ys, final_y) = sol.ts, sol.ys
@@ -187,7 +198,7 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
 
 
 def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=None,
-          key=None, max_steps=None, args=None, progress=False) -> Solution:
+          key=None, max_steps=None, gtol=None, args=None, progress=False) -> Solution:
     """Integrate ``flow`` from ``x0`` with ``scheme`` and a step-size ``controller``.
 
     Args:
@@ -206,6 +217,9 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         key: a ``jax.random`` key for stochastic flows; deterministic flows ignore it.
         max_steps: the step budget. Default: exactly the number of fixed steps, or
             16384 for adaptive control. Running out is reported in ``result``.
+        gtol: stop early, with :attr:`Solution.status` ``"converged"``, once the
+            gradient and the velocity ``x'`` are both below ``gtol`` (max norm). Default:
+            run to ``t1``.
         args: passed to the vector field.
         progress: print diffrax's text progress meter.
 
@@ -269,9 +283,13 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         max_steps = _ADAPTIVE_MAX_STEPS
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"solve(max_steps={max_steps!r}): max_steps must be a positive int.")
+    if gtol is not None:
+        _check_number("gtol", gtol, minimum=0.0, fix="e.g. gtol=1e-6")
+        gtol = jnp.asarray(gtol, jnp.result_type(x0.dtype, float))
 
     dtype = jnp.result_type(x0.dtype, float)
     as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
     y0 = seen.init(x0)
     return _integrate(flow, seen, terms, scheme, controller, as_time(t0), as_time(t1),
-                      as_time(dt0), y0, _saveat(saveat, t0, t1), max_steps, args, progress)
+                      as_time(dt0), y0, _saveat(saveat, t0, t1), max_steps, args, progress,
+                      gtol)

@@ -1,0 +1,115 @@
+"""from_optax flows + SemiImplicitEuler reproduce optax's iterates (REFERENCE.md §2)."""
+
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import flowopt as fo
+import schemes
+
+N_STEPS = 300
+TOL = 1e-10
+N_STARTS = 4
+
+
+def optax_iterates(opt, loss, x0, n):
+    grad = jax.grad(loss)
+
+    @jax.jit
+    def run(x0):
+        def body(_, carry):
+            x, state = carry
+            updates, state = opt.update(grad(x), state, x)
+            return optax.apply_updates(x, updates), state
+
+        return jax.lax.fori_loop(0, n, body, (x0, opt.init(x0)))[0]
+
+    return run
+
+
+# name -> (optax factory, flow factory, hyperparameter sampler(rng, landscape))
+def _lr(rng, loss):
+    scale = 1e-4 if isinstance(loss, fo.landscapes.Rosenbrock) else 1e-3
+    return float(scale * rng.uniform(1.0, 5.0))
+
+
+CASES = {
+    "sgd": (lambda hp: optax.sgd(**hp),
+            lambda loss, hp: fo.flows.GradientFlow.from_optax(loss, **hp),
+            lambda rng, loss: dict(learning_rate=_lr(rng, loss))),
+    "sgd_momentum": (lambda hp: optax.sgd(**hp),
+                     lambda loss, hp: fo.flows.HeavyBall.from_optax(loss, **hp),
+                     lambda rng, loss: dict(learning_rate=_lr(rng, loss),
+                                            momentum=float(rng.uniform(0.5, 0.95)))),
+    "sgd_nesterov": (lambda hp: optax.sgd(**hp, nesterov=True),
+                     lambda loss, hp: fo.flows.Nesterov.from_optax(loss, **hp),
+                     lambda rng, loss: dict(learning_rate=_lr(rng, loss),
+                                            momentum=float(rng.uniform(0.5, 0.95)))),
+    "rmsprop": (lambda hp: optax.rmsprop(**hp),
+                lambda loss, hp: fo.flows.RMSProp.from_optax(loss, **hp),
+                lambda rng, loss: dict(learning_rate=10 * _lr(rng, loss),
+                                       decay=float(rng.uniform(0.8, 0.99)),
+                                       eps=float(10 ** rng.uniform(-8, -4)))),
+    "adam": (lambda hp: optax.adam(**hp),
+             lambda loss, hp: fo.flows.Adam.from_optax(loss, **hp),
+             lambda rng, loss: dict(learning_rate=10 * _lr(rng, loss),
+                                    b1=float(rng.uniform(0.8, 0.95)),
+                                    b2=float(rng.uniform(0.99, 0.9999)),
+                                    eps=float(10 ** rng.uniform(-8, -5)))),
+    "adadelta": (lambda hp: optax.adadelta(**hp),
+                 lambda loss, hp: fo.flows.Adadelta.from_optax(loss, **hp),
+                 lambda rng, loss: dict(learning_rate=float(rng.uniform(0.5, 2.0)),
+                                        rho=float(rng.uniform(0.8, 0.95)),
+                                        eps=float(10 ** rng.uniform(-6, -3)))),
+}
+LANDSCAPES = {"rosenbrock4": fo.landscapes.Rosenbrock(4), "himmelblau": fo.landscapes.Himmelblau()}
+
+
+def well_conditioned_starts(run, loss, rng, count):
+    """Starts where optax itself is insensitive to a 1e-13 change of x0 (REFERENCE.md §2)."""
+    starts = []
+    for _ in range(50 * count):
+        lo, hi = loss.domain[:, 0], loss.domain[:, 1]
+        x0 = jnp.asarray(rng.uniform(lo, hi) * 0.9)
+        a, b = run(x0), run(x0 + 1e-13)
+        if np.all(np.isfinite(a)) and np.max(np.abs(a - b)) < TOL / 10:
+            starts.append(x0)
+            if len(starts) == count:
+                return starts
+    pytest.fail(f"found only {len(starts)} well-conditioned starts")
+
+
+@pytest.mark.parametrize("landscape", list(LANDSCAPES))
+@pytest.mark.parametrize("name", list(CASES))
+def test_from_optax_matches_optax_iterates(name, landscape):
+    make_opt, make_flow, sample = CASES[name]
+    loss = LANDSCAPES[landscape]
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{landscape}".encode()))
+    worst = 0.0
+    for trial in range(2):  # two random hyperparameter draws
+        hp = sample(rng, loss)
+        run = optax_iterates(make_opt(hp), loss, None, N_STEPS)
+        flow = make_flow(loss, hp)
+        lr = hp["learning_rate"]
+        for x0 in well_conditioned_starts(run, loss, rng, N_STARTS // 2):
+            sol = fo.solve(flow, schemes.SemiImplicitEuler(), x0, t1=N_STEPS * lr, dt0=lr)
+            assert int(sol.stats["num_steps"]) == N_STEPS
+            expected = run(x0)
+            assert not np.allclose(expected, x0, atol=1e-6), "the optimizer did not move"
+            worst = max(worst, float(np.max(np.abs(sol.x - expected))))
+    print(f"{name} on {landscape}: max |x_flowopt - x_optax| = {worst:.2e}")
+    assert worst <= TOL
+
+
+def test_plain_euler_is_a_different_algorithm():
+    """Explicit Euler of the same heavy-ball flow is not optax's momentum SGD."""
+    loss = fo.landscapes.Himmelblau()
+    flow = fo.flows.HeavyBall.from_optax(loss, learning_rate=1e-3, momentum=0.9)
+    x0 = jnp.array([1.0, -1.0])
+    run = optax_iterates(optax.sgd(1e-3, momentum=0.9), loss, None, 50)
+    sol = fo.solve(flow, schemes.Euler(), x0, t1=50 * 1e-3, dt0=1e-3)
+    assert np.max(np.abs(sol.x - run(x0))) > 1e-6
