@@ -1,0 +1,87 @@
+"""Bad input raises, before compiling, an error that names the argument."""
+
+import diffrax
+import jax.numpy as jnp
+import pytest
+
+import flowopt as fo
+import schemes
+
+LOSS = fo.landscapes.Himmelblau()
+GD = fo.flows.GradientFlow(LOSS)
+X0 = jnp.array([1.0, 1.0])
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: fo.solve(GD, schemes.Euler(), jnp.ones(3), t1=1.0, dt0=0.1), "x0"),
+    (lambda: fo.solve(GD, schemes.Euler(), jnp.ones((2, 2)), t1=1.0, dt0=0.1), "x0"),
+    (lambda: fo.solve(GD, schemes.Euler(), jnp.array([jnp.nan, 1.0]), t1=1.0, dt0=0.1), "x0"),
+    (lambda: fo.solve(GD, schemes.Euler(), jnp.array([jnp.inf, 1.0]), t1=1.0, dt0=0.1), "x0"),
+    (lambda: fo.solve(GD, schemes.Euler(), jnp.array([1, 2]), t1=1.0, dt0=0.1), "x0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=0.0), "dt0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=-0.1), "dt0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=float("nan")), "dt0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0), "dt0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=0.0, dt0=0.1), "t1"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=-1.0, dt0=0.1), "t1"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, t0=2.0, dt0=0.1), "t1"),
+    (lambda: fo.solve(GD, schemes.VelocityVerlet(), X0, t1=1.0, dt0=0.1), "scheme"),
+    (lambda: fo.solve(fo.flows.Adam(LOSS), schemes.VelocityVerlet(), X0, t1=1.0, dt0=0.1),
+     "scheme"),
+    (lambda: fo.solve(fo.flows.HeavyBall(LOSS), diffrax.SemiImplicitEuler(), X0, t1=1.0,
+                      dt0=0.1), "scheme"),
+    (lambda: fo.solve(GD, schemes.Euler, X0, t1=1.0, dt0=0.1), "scheme"),
+    (lambda: fo.solve(LOSS, schemes.Euler(), X0, t1=1.0, dt0=0.1), "flow"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=0.1, saveat="often"), "saveat"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=0.1, max_steps=0), "max_steps"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, controller=schemes.EnergyController()),
+     "dt0"),
+    (lambda: fo.solve(GD, schemes.Euler(), X0, t1=1.0, dt0=0.1, controller="energy"),
+     "controller"),
+    (lambda: fo.flows.HeavyBall.from_optax(LOSS, learning_rate=0.0, momentum=0.9),
+     "learning_rate"),
+    (lambda: fo.flows.HeavyBall.from_optax(LOSS, learning_rate=0.1, momentum=1.5), "momentum"),
+    (lambda: fo.flows.GradientFlow.from_optax(LOSS, learning_rate=0.1, momentum=0.9),
+     "momentum"),
+    (lambda: fo.flows.Adam.from_optax(LOSS, learning_rate=0.1, b1=1.0), "b1"),
+    (lambda: fo.flows.RMSProp.from_optax(LOSS, learning_rate=0.1, centered=True), "centered"),
+    (lambda: fo.flows.HeavyBall(LOSS, friction=-1.0), "friction"),
+    (lambda: fo.flows.LevenbergMarquardt(LOSS, damping=0.0), "damping"),
+])
+def test_error_names_the_argument(call, argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
+        call()
+
+
+class _NoEnergy(fo.flows.AbstractFlow):
+    loss: object
+
+    def init(self, x0):
+        return x0
+
+    def position(self, y):
+        return y
+
+    def drift(self, t, y, args):
+        return -y
+
+
+def test_energy_controller_on_a_flow_without_energy():
+    with pytest.raises(ValueError, match="controller.*no energy|energy"):
+        fo.solve(_NoEnergy(LOSS), schemes.Euler(), X0, t1=1.0, dt0=0.1,
+                 controller=schemes.EnergyController())
+    # without the controller the same flow solves fine
+    sol = fo.solve(_NoEnergy(LOSS), schemes.Euler(), X0, t1=1.0, dt0=0.1)
+    assert sol.energies is None and float(sol.x[0]) == pytest.approx(0.9**10)
+
+
+def test_a_plain_function_is_a_valid_loss():
+    flow = fo.flows.GradientFlow(lambda x: jnp.sum((x - 1.0) ** 2))
+    sol = fo.solve(flow, schemes.Euler(), jnp.zeros(5), t1=10.0, dt0=0.1)
+    assert float(jnp.max(jnp.abs(sol.x - 1.0))) < 1e-6
+
+
+def test_divergence_is_data_not_an_exception():
+    sol = fo.solve(GD, schemes.Euler(), jnp.array([5.0, 5.0]), t1=5.0, dt0=0.5)
+    assert not bool(jnp.all(jnp.isfinite(sol.x)))
+    assert sol.status == "successful"
