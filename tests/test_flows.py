@@ -21,7 +21,7 @@ FLOWS = {
     "Nesterov-SBC": fo.flows.Nesterov(HIMMELBLAU),
     "Nesterov-optax": fo.flows.Nesterov.from_optax(HIMMELBLAU, learning_rate=1e-2, momentum=0.9),
     # s(0) > 0: from s(0) = 0 the speed is ~1/sqrt(t), too rough for finite differences
-    "RMSProp": fo.flows.RMSProp.from_optax(HIMMELBLAU, learning_rate=1e-2, decay=0.9, eps=1e-4,
+    "RMSProp": fo.flows.RMSProp.from_optax(HIMMELBLAU, learning_rate=1e-2, decay=0.999, eps=1e-4,
                                           initial_scale=1.0),
     "Adam": fo.flows.Adam(HIMMELBLAU, a=5.0, b=0.5),
     "Adam-optax": fo.flows.Adam.from_optax(HIMMELBLAU, learning_rate=1e-2),
