@@ -54,6 +54,8 @@ def main(argv=None):
     parser.add_argument("--out", default="flowopt-out", help="folder for the figure")
     parser.add_argument("--t1", type=float, default=20.0, help="physical end time")
     args = parser.parse_args(argv)
+    if not args.t1 > 0:
+        parser.error(f"--t1 must be > 0 (got {args.t1})")
     jax.config.update("jax_enable_x64", True)
     loss = landscapes.Himmelblau()
     out = pathlib.Path(args.out)

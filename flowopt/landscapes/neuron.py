@@ -59,5 +59,5 @@ class NeuronPoly(Landscape):
         return xp.stack([sigma(b), sigma(w + b)]) / np.sqrt(2.0)
 
     def value(self, x, xp):
-        r = self.residuals(x, xp)
-        return 0.5 * xp.sum(r**2)
+        sigma = _NETWORKS[self.kind][0]
+        return 0.25 * (sigma(x[1]) ** 2 + sigma(x[0] + x[1]) ** 2)
