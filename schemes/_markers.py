@@ -8,6 +8,7 @@ A scheme that needs a *second-order* system additionally assumes ``p' = v`` with
 
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import diffrax
 import jax.tree_util as jtu
@@ -52,7 +53,22 @@ def split_parts(terms):
 
 
 class AbstractPartitionedSolver(diffrax.AbstractSolver):
-    """Needs ``terms`` to be a :class:`PartitionedTerm` over a state ``y = (p, q)``."""
+    """Needs ``terms`` to be a :class:`PartitionedTerm` over a state ``y = (p, q)``.
+
+    Provides what such one-step, stateless schemes share: the term structure, linear
+    dense output, no solver state, and ``func`` (the full vector field).
+    """
+
+    term_structure: ClassVar = PartitionedTerm
+    interpolation_cls: ClassVar[Callable[..., diffrax.LocalLinearInterpolation]] = (
+        diffrax.LocalLinearInterpolation
+    )
+
+    def init(self, terms, t0, t1, y0, args):
+        return None
+
+    def func(self, terms, t0, y0, args):
+        return terms.vf(t0, y0, args)
 
 
 class AbstractSecondOrderSolver(AbstractPartitionedSolver):

@@ -1,12 +1,9 @@
 """Partitioned (semi-implicit, symplectic) Euler for a state ``(p, q)``."""
 
-from collections.abc import Callable
-from typing import ClassVar
-
 import diffrax
 from equinox.internal import ω
 
-from ._markers import AbstractPartitionedSolver, PartitionedTerm, split_parts
+from ._markers import AbstractPartitionedSolver, split_parts
 
 
 class SemiImplicitEuler(AbstractPartitionedSolver):
@@ -36,16 +33,8 @@ class SemiImplicitEuler(AbstractPartitionedSolver):
         [0.99, -0.1]
     """
 
-    term_structure: ClassVar = PartitionedTerm
-    interpolation_cls: ClassVar[Callable[..., diffrax.LocalLinearInterpolation]] = (
-        diffrax.LocalLinearInterpolation
-    )
-
     def order(self, terms):
         return 1
-
-    def init(self, terms, t0, t1, y0, args):
-        return None
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
@@ -56,6 +45,3 @@ class SemiImplicitEuler(AbstractPartitionedSolver):
         p1 = (p0**ω + terms.prod(vf_p(t1, (p0, q1), args), h) ** ω).ω
         y1 = (p1, q1)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
-
-    def func(self, terms, t0, y0, args):
-        return terms.vf(t0, y0, args)

@@ -1,12 +1,9 @@
 """Velocity Verlet (kick–drift–kick) for x'' = F(t, x, x'), friction included."""
 
-from collections.abc import Callable
-from typing import ClassVar
-
 import diffrax
 from equinox.internal import ω
 
-from ._markers import AbstractSecondOrderSolver, PartitionedTerm, split_parts
+from ._markers import AbstractSecondOrderSolver, split_parts
 
 
 class VelocityVerlet(AbstractSecondOrderSolver):
@@ -38,16 +35,8 @@ class VelocityVerlet(AbstractSecondOrderSolver):
         1.0
     """
 
-    term_structure: ClassVar = PartitionedTerm
-    interpolation_cls: ClassVar[Callable[..., diffrax.LocalLinearInterpolation]] = (
-        diffrax.LocalLinearInterpolation
-    )
-
     def order(self, terms):
         return 2
-
-    def init(self, terms, t0, t1, y0, args):
-        return None
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
@@ -62,6 +51,3 @@ class VelocityVerlet(AbstractSecondOrderSolver):
         v1 = (v_half**ω + kick(t1, x1, v_pred) ** ω).ω
         y1 = (x1, v1)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
-
-    def func(self, terms, t0, y0, args):
-        return terms.vf(t0, y0, args)

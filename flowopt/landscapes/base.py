@@ -1,6 +1,7 @@
 """The base class of losses with known dimension, domain and minima."""
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -69,11 +70,37 @@ class Landscape(eqx.Module):
         return f"{type(self).__name__}({fields})"
 
 
-def box(lo, hi, d):
-    """A ``(d, 2)`` domain with the same bounds on every axis."""
-    return np.tile(np.array([[lo, hi]], float), (d, 1))
+class FixedLandscape(Landscape):
+    """A landscape of fixed dimension; ``BOUNDS`` holds one ``(lo, hi)`` per axis."""
+
+    BOUNDS: ClassVar[tuple]
+
+    @property
+    def dim(self):
+        return len(self.BOUNDS)
+
+    @property
+    def domain(self):
+        return np.array(self.BOUNDS, float)
 
 
-def check_dim(name, d, least=1):
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < least:
-        raise ValueError(f"{name}(d={d!r}): d must be an integer >= {least}.")
+class BoxLandscape(Landscape):
+    """A landscape in any dimension ``d`` over the box ``BOX = (lo, hi)`` on every axis."""
+
+    d: int = 2
+    BOX: ClassVar[tuple]
+    MIN_DIM: ClassVar[int] = 1
+
+    def __check_init__(self):
+        d = self.d
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < self.MIN_DIM:
+            raise ValueError(f"{type(self).__name__}(d={d!r}): d must be an integer >= "
+                             f"{self.MIN_DIM}.")
+
+    @property
+    def dim(self):
+        return self.d
+
+    @property
+    def domain(self):
+        return np.tile(np.array([self.BOX], float), (self.d, 1))

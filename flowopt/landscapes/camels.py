@@ -1,9 +1,9 @@
 import numpy as np
 
-from .base import Landscape
+from .base import FixedLandscape
 
 
-class ThreeHumpCamel(Landscape):
+class ThreeHumpCamel(FixedLandscape):
     r"""Three-hump camel $2x^2 - c\,x^4 + x^6/6 + xy + y^2$ with $c$ = ``coefficient``.
 
     The standard function has $c = 1.05$: global minimum 0 at the origin and two local
@@ -18,6 +18,7 @@ class ThreeHumpCamel(Landscape):
     """
 
     coefficient: float = 1.05
+    BOUNDS = ((-5.0, 5.0), (-5.0, 5.0))
 
     def __check_init__(self):
         if not 16 * self.coefficient**2 > 14:
@@ -25,14 +26,6 @@ class ThreeHumpCamel(Landscape):
                 f"ThreeHumpCamel(coefficient={self.coefficient!r}): the camel has three "
                 "humps only for coefficient > sqrt(14)/4 ≈ 0.935."
             )
-
-    @property
-    def dim(self):
-        return 2
-
-    @property
-    def domain(self):
-        return np.array([[-5.0, 5.0], [-5.0, 5.0]])
 
     @property
     def minima(self):
@@ -45,7 +38,7 @@ class ThreeHumpCamel(Landscape):
         return 2 * a**2 - self.coefficient * a**4 + a**6 / 6 + a * b + b**2
 
 
-class SixHumpCamel(Landscape):
+class SixHumpCamel(FixedLandscape):
     r"""Six-hump camel $(4 - 2.1x^2 + x^4/3)x^2 + xy + (-4 + 4y^2)y^2$.
 
     Six minima (REFERENCE.md §5): two global at $(\pm 0.089842, \mp 0.712656)$,
@@ -54,13 +47,7 @@ class SixHumpCamel(Landscape):
     Coordinates refined by Newton's method in float64 (gradient below 2e-15).
     """
 
-    @property
-    def dim(self):
-        return 2
-
-    @property
-    def domain(self):
-        return np.array([[-3.0, 3.0], [-2.0, 2.0]])
+    BOUNDS = ((-3.0, 3.0), (-2.0, 2.0))
 
     @property
     def minima(self):

@@ -1,9 +1,9 @@
 import numpy as np
 
-from .base import Landscape
+from .base import FixedLandscape
 
 
-class Himmelblau(Landscape):
+class Himmelblau(FixedLandscape):
     r"""Himmelblau's function $f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2$.
 
     Four global minima with $f = 0$ (REFERENCE.md §5); domain $[-6, 6]^2$.
@@ -15,13 +15,8 @@ class Himmelblau(Landscape):
         ((4, 2), 0.0)
     """
 
-    @property
-    def dim(self):
-        return 2
+    BOUNDS = ((-6.0, 6.0), (-6.0, 6.0))
 
-    @property
-    def domain(self):
-        return np.array([[-6.0, 6.0], [-6.0, 6.0]])
 
     @property
     def minima(self):

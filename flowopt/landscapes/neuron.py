@@ -1,7 +1,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from .base import Landscape
+from .base import FixedLandscape
 
 # sigma(z) of each network, and its local minima (w, b) (REFERENCE.md §5, seed 004)
 _NETWORKS = {
@@ -13,7 +13,7 @@ _NETWORKS = {
 }
 
 
-class NeuronPoly(Landscape):
+class NeuronPoly(FixedLandscape):
     r"""Single-neuron networks of Bensaid (seed 004) with polynomial activation.
 
     $z = w x + b$, data $x \in \{0, 1\}$ with target 0, loss
@@ -31,6 +31,7 @@ class NeuronPoly(Landscape):
     """
 
     kind: str = "polyTwo"
+    BOUNDS = ((-3.0, 3.0), (-3.0, 3.0))
 
     def __check_init__(self):
         if self.kind not in _NETWORKS:
@@ -38,14 +39,6 @@ class NeuronPoly(Landscape):
                 f"NeuronPoly(kind={self.kind!r}): unknown network; valid kinds are "
                 f"{', '.join(_NETWORKS)}."
             )
-
-    @property
-    def dim(self):
-        return 2
-
-    @property
-    def domain(self):
-        return np.array([[-3.0, 3.0], [-3.0, 3.0]])
 
     @property
     def minima(self):

@@ -2,7 +2,7 @@ import itertools
 
 import numpy as np
 
-from .base import Landscape, box, check_dim
+from .base import BoxLandscape
 
 _MAX_LISTED = 4096  # list every local minimum only while there are at most this many
 
@@ -20,7 +20,7 @@ def _minima_1d(amplitude):
     return np.array(out)
 
 
-class Rastrigin(Landscape):
+class Rastrigin(BoxLandscape):
     r"""Rastrigin's function $A d + \sum_i (x_i^2 - A\cos 2\pi x_i)$, $A = 10$.
 
     Global minimum 0 at the origin; one local minimum near every integer point, found
@@ -29,23 +29,12 @@ class Rastrigin(Landscape):
     otherwise only the global one (``minima_complete`` is then False).
     """
 
-    d: int = 2
+    BOX = (-5.12, 5.12)
     amplitude: float = 10.0
-
-    def __check_init__(self):
-        check_dim("Rastrigin", self.d)
-
-    @property
-    def dim(self):
-        return self.d
 
     @property
     def minima_complete(self):
         return 11**self.d <= _MAX_LISTED
-
-    @property
-    def domain(self):
-        return box(-5.12, 5.12, self.d)
 
     @property
     def minima(self):

@@ -1,10 +1,10 @@
 import numpy as np
 import scipy.optimize
 
-from .base import Landscape, box, check_dim
+from .base import BoxLandscape
 
 
-class Rosenbrock(Landscape):
+class Rosenbrock(BoxLandscape):
     r"""Rosenbrock's function $\sum_{i<d} 100(x_{i+1} - x_i^2)^2 + (1 - x_i)^2$.
 
     Global minimum 0 at $(1, \ldots, 1)$. For $4 \le d \le 7$ there is one more local
@@ -13,22 +13,12 @@ class Rosenbrock(Landscape):
     ``minima_complete`` is False. Domain $[-2.048, 2.048]^d$.
     """
 
-    d: int = 2
-
-    def __check_init__(self):
-        check_dim("Rosenbrock", self.d, least=2)
-
-    @property
-    def dim(self):
-        return self.d
+    BOX = (-2.048, 2.048)
+    MIN_DIM = 2
 
     @property
     def minima_complete(self):
         return self.d <= 7
-
-    @property
-    def domain(self):
-        return box(-2.048, 2.048, self.d)
 
     @property
     def minima(self):

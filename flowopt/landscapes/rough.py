@@ -1,9 +1,9 @@
 import numpy as np
 
-from .base import Landscape, box, check_dim
+from .base import BoxLandscape
 
 
-class RoughQuadratic(Landscape):
+class RoughQuadratic(BoxLandscape):
     r"""The rough landscape of seed 000 §6.1: $\Phi(x) = \sum_i (x_i \sin(x_i/\delta) + 0.1 x_i)^2$.
 
     $\Phi = 0$ wherever $\sin(x_i/\delta) = -0.1$, so the global minimum is not unique;
@@ -13,21 +13,12 @@ class RoughQuadratic(Landscape):
     """
 
     delta: float = 0.01
-    d: int = 2
+    BOX = (-10.0, 10.0)
     minima_complete = False
 
     def __check_init__(self):
-        check_dim("RoughQuadratic", self.d)
         if not self.delta > 0:
             raise ValueError(f"RoughQuadratic(delta={self.delta!r}): delta must be > 0.")
-
-    @property
-    def dim(self):
-        return self.d
-
-    @property
-    def domain(self):
-        return box(-10.0, 10.0, self.d)
 
     @property
     def minima(self):

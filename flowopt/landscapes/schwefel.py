@@ -1,6 +1,6 @@
 import numpy as np
 
-from .base import Landscape, box, check_dim
+from .base import BoxLandscape
 
 
 def _argmin_1d():
@@ -13,26 +13,15 @@ def _argmin_1d():
     return s * s
 
 
-class Schwefel(Landscape):
+class Schwefel(BoxLandscape):
     r"""Schwefel's function $418.9829\,d - \sum_i x_i \sin\sqrt{|x_i|}$ on $[-500, 500]^d$.
 
     Only the global minimum ($x_i = 420.9687\ldots$, found by Newton's method) is listed;
     the many local minima are not (``minima_complete`` is False). Used in seed 003.
     """
 
-    d: int = 2
+    BOX = (-500.0, 500.0)
     minima_complete = False
-
-    def __check_init__(self):
-        check_dim("Schwefel", self.d)
-
-    @property
-    def dim(self):
-        return self.d
-
-    @property
-    def domain(self):
-        return box(-500.0, 500.0, self.d)
 
     @property
     def minima(self):
