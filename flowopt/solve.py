@@ -261,7 +261,8 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
                              "an adaptive controller such as diffrax.PIDController.")
         controller = diffrax.ConstantStepSize()
         if max_steps is None and _is_concrete(t1) and _is_concrete(dt0):
-            max_steps = max(1, math.ceil((float(t1) - float(t0)) / float(dt0) * (1 + 1e-12)))
+            # diffrax takes ceil((t1 - t0) / dt0) steps; one spare for rounding in float32
+            max_steps = math.ceil((float(t1) - float(t0)) / float(dt0) * (1 + 1e-12)) + 1
     elif isinstance(controller, schemes.EnergyController):
         if not flow.has_energy:
             raise ValueError(

@@ -37,7 +37,10 @@ class EnergyController(diffrax.AbstractStepSizeController):
 
     The controller knows nothing of losses: ``flowopt.solve`` hands it the flow's
     energy and dissipation. It ignores any error estimate, so it works with every
-    scheme, including fixed-step ones.
+    scheme, including fixed-step ones. Flows with auxiliary variables started from
+    rest (heavy ball, momentum) pair with a partitioned scheme: under explicit Euler the
+    position does not move while the velocity is zero, the kinetic energy rises for every
+    step size, and no step is ever accepted (the solve then stops at the floor).
 
     Args:
         energy: ``energy(t, y, args) -> scalar``.

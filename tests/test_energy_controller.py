@@ -108,3 +108,17 @@ def test_floor_stops_with_a_status_instead_of_looping():
     assert sol.result == diffrax.RESULTS.dt_min_reached
     assert int(sol.stats["num_steps"]) < 200
     assert float(sol.ys[-1]) == 1.0  # nothing was accepted
+
+
+def test_any_diffrax_solver_runs_under_the_energy_controller():
+    import diffrax as dfx
+
+    loss = fo.landscapes.Himmelblau()
+    for scheme in [dfx.Tsit5(), dfx.Heun(), dfx.Bosh3()]:
+        sol = fo.solve(fo.flows.HeavyBall(loss, friction=1.0), scheme, jnp.array([1.0, 1.0]),
+                       t1=100.0, dt0=1.0, controller=schemes.EnergyController(), gtol=1e-8,
+                       saveat="steps")
+        e = np.asarray(sol.energies)[np.isfinite(np.asarray(sol.ts))]
+        assert np.all(np.diff(e) <= 8 * np.finfo(float).eps * np.maximum(np.abs(e[1:]), 1.0))
+        assert sol.status == "converged"
+        assert np.min(np.linalg.norm(loss.minima - np.asarray(sol.x), axis=1)) < 1e-6

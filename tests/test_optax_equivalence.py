@@ -113,3 +113,20 @@ def test_plain_euler_is_a_different_algorithm():
     run = optax_iterates(optax.sgd(1e-3, momentum=0.9), loss, None, 50)
     sol = fo.solve(flow, schemes.Euler(), x0, t1=50 * 1e-3, dt0=1e-3)
     assert np.max(np.abs(sol.x - run(x0))) > 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CASES))
+def test_from_optax_many_hyperparameters(name):
+    """Slow: 20 hyperparameter draws x 5 starts per optimizer on both landscapes."""
+    make_opt, make_flow, sample = CASES[name]
+    for landscape, loss in LANDSCAPES.items():
+        rng = np.random.default_rng(zlib.crc32(f"slow-{name}-{landscape}".encode()))
+        for _ in range(20):
+            hp = sample(rng, loss)
+            run = optax_iterates(make_opt(hp), loss, None, N_STEPS)
+            flow = make_flow(loss, hp)
+            for x0 in well_conditioned_starts(run, loss, rng, 5):
+                sol = fo.solve(flow, schemes.SemiImplicitEuler(), x0,
+                               t1=N_STEPS * hp["learning_rate"], dt0=hp["learning_rate"])
+                assert float(np.max(np.abs(sol.x - run(x0)))) <= TOL
