@@ -93,6 +93,34 @@ class _Partitioned(AbstractPartitionedFlow):
         return self.flow.dissipation(t, y[0], args)
 
 
+class _StepClock(eqx.Module):
+    """A vector field in step units ``s = (t - t0) / dt``: fixed steps are then exactly 1,
+    and ``y + 1 * (dt * f)`` is the classical update ``y + lr * f`` to the last bit. In
+    physical time the step ``t_{k+1} - t_k`` carries the rounding of ``t_k`` (1e-13
+    relative at t ~ 600 in float64, up to 1% in float32: REFERENCE.md §2)."""
+
+    fn: Any
+    t0: Any
+    dt: Any
+
+    def time(self, s):
+        return self.t0 + self.dt * s
+
+    def __call__(self, s, y, args):
+        return jax.tree_util.tree_map(lambda v: self.dt * v, self.fn(self.time(s), y, args))
+
+
+def _step_clock(t0, t1, dt0, dtype):
+    """``(clock, n)`` for ``n`` fixed steps covering [t0, t1] as diffrax would place them
+    (``ceil((t1 - t0) / dt0)`` equal steps), or ``(None, None)`` when the times are traced."""
+    if not all(_is_concrete(v) for v in (t0, t1, dt0)):
+        return None, None
+    span, dt = float(t1) - float(t0), float(dt0)
+    n = max(1, math.ceil(span / dt - 1e-9))
+    step = dt if abs(n * dt - span) <= 1e-9 * span else span / n
+    return _StepClock(None, jnp.asarray(t0, dtype), jnp.asarray(step, dtype)), n
+
+
 def _is_concrete(x):
     return not isinstance(x, jax.core.Tracer)
 
@@ -125,8 +153,10 @@ def _check_x0(flow, x0):
                          "inf entries).")
 
 
-def _terms(flow, scheme):
+def _terms(flow, scheme, clock):
     """The diffrax term for ``scheme``, and the flow as the scheme will see it."""
+    timed = (lambda fn: fn) if clock is None else (lambda fn: eqx.tree_at(
+        lambda c: c.fn, clock, fn, is_leaf=lambda v: v is None))
     if isinstance(scheme, schemes.AbstractPartitionedSolver):
         if isinstance(scheme, schemes.AbstractSecondOrderSolver) and not flow.second_order:
             raise ValueError(
@@ -137,7 +167,7 @@ def _terms(flow, scheme):
             )
         if not isinstance(flow, AbstractPartitionedFlow):
             flow = _Partitioned(flow)
-        return schemes.PartitionedTerm(flow.drift_p, flow.drift_q), flow
+        return schemes.PartitionedTerm(timed(flow.drift_p), timed(flow.drift_q)), flow
     structure = getattr(type(scheme), "term_structure", None)
     if not (isinstance(structure, type) and issubclass(structure, diffrax.AbstractTerm)):
         hint = (" For a partitioned Euler step on flows whose parts depend on the whole "
@@ -148,10 +178,11 @@ def _terms(flow, scheme):
             f"structured as {structure}, not one vector field, so it cannot integrate a "
             f"deterministic flow.{hint}"
         )
-    return diffrax.ODETerm(flow.drift), flow
+    return diffrax.ODETerm(timed(flow.drift)), flow
 
 
-def _saveat(saveat, t0, t1):
+def _saveat(saveat, t0, t1, to_solver=lambda t: t):
+    """The SaveAt over the solver's time [t0, t1]; ``to_solver`` maps user times to it."""
     if saveat is None:
         return diffrax.SaveAt(t0=True, t1=True)
     if isinstance(saveat, diffrax.SaveAt) and isinstance(saveat.subs, diffrax.SubSaveAt):
@@ -162,7 +193,7 @@ def _saveat(saveat, t0, t1):
         return diffrax.SaveAt(ts=jnp.linspace(t0, t1, saveat))
     ts = np.asarray(saveat, float) if not isinstance(saveat, str) else None
     if ts is not None and ts.ndim == 1 and ts.size >= 1:
-        return diffrax.SaveAt(ts=jnp.asarray(ts))
+        return diffrax.SaveAt(ts=to_solver(jnp.asarray(ts)))
     raise ValueError(
         f"solve(saveat={saveat!r}): saveat must be None (start and end), 'steps' (every "
         "accepted step), an int n >= 2 (n evenly spaced times), an array of times, or a "
@@ -172,11 +203,12 @@ def _saveat(saveat, t0, t1):
 
 @eqx.filter_jit
 def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
-               args, progress, gtol):
+               args, progress, gtol, clock):
+    physical = (lambda s: s) if clock is None else clock.time
     event = None
     if gtol is not None:
-        def stationary(t, y, args, **kwargs):
-            x, speed = seen.position(y), seen.position(seen.drift(t, y, args))
+        def stationary(s, y, args, **kwargs):
+            x, speed = seen.position(y), seen.position(seen.drift(physical(s), y, args))
             return (jnp.max(jnp.abs(seen.grad(x))) <= gtol) & (jnp.max(jnp.abs(speed)) <= gtol)
 
         event = diffrax.Event(stationary)
@@ -187,6 +219,7 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
         progress_meter=diffrax.TextProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
     (ts, final_t), (ys, final_y) = sol.ts, sol.ys
+    ts, final_t = physical(ts), physical(final_t)
     xs = jax.vmap(seen.position)(ys)
     energies = jax.vmap(lambda t, y: seen.energy(t, y, args))(ts, ys) \
         if flow.has_energy else None
@@ -253,16 +286,18 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
     if dt0 is not None:
         _check_number("dt0", dt0, minimum=0.0, fix="Pass a positive step, e.g. dt0=1e-2.")
-    terms, seen = _terms(flow, scheme)
-
+    dtype = jnp.result_type(x0.dtype, float)
+    clock, n = None, None
     if controller is None:
         if dt0 is None:
             raise ValueError("solve(dt0=None): fixed steps need a step size; pass dt0, or "
                              "an adaptive controller such as diffrax.PIDController.")
+        clock, n = _step_clock(t0, t1, dt0, dtype)  # step units: s = 0, 1, ..., n exactly
+    terms, seen = _terms(flow, scheme, clock)
+    if controller is None:
         controller = diffrax.ConstantStepSize()
-        if max_steps is None and _is_concrete(t1) and _is_concrete(dt0):
-            # diffrax takes ceil((t1 - t0) / dt0) steps; one spare for rounding in float32
-            max_steps = math.ceil((float(t1) - float(t0)) / float(dt0) * (1 + 1e-12)) + 1
+        if max_steps is None and n is not None:
+            max_steps = n
     elif isinstance(controller, schemes.EnergyController):
         if not flow.has_energy:
             raise ValueError(
@@ -288,9 +323,11 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         _check_number("gtol", gtol, minimum=0.0, fix="e.g. gtol=1e-6")
         gtol = jnp.asarray(gtol, jnp.result_type(x0.dtype, float))
 
-    dtype = jnp.result_type(x0.dtype, float)
     as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
-    y0 = seen.init(x0)
-    return _integrate(flow, seen, terms, scheme, controller, as_time(t0), as_time(t1),
-                      as_time(dt0), y0, _saveat(saveat, t0, t1), max_steps, args, progress,
-                      gtol)
+    if clock is None:
+        s0, s1, ds, save = t0, t1, dt0, _saveat(saveat, t0, t1)
+    else:  # the solver's clock counts steps; saved times are mapped back to physical ones
+        s0, s1, ds = 0.0, float(n), 1.0
+        save = _saveat(saveat, 0.0, float(n), to_solver=lambda t: (t - clock.t0) / clock.dt)
+    return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
+                      as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol, clock)
