@@ -242,6 +242,8 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             ``t1 = n * lr``).
         t0: initial time, default 0.
         dt0: the (first) step. Required for fixed steps and for the energy controller.
+            Fixed steps are counted in integer step units inside the solver, so
+            ``t1 = n * lr, dt0 = lr`` takes exactly ``n`` steps of exactly ``lr``.
         controller: ``None`` (fixed steps of ``dt0``), :class:`schemes.EnergyController`
             (handed the flow's energy and dissipation here), or any diffrax controller
             such as ``diffrax.PIDController``.
@@ -321,7 +323,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         raise ValueError(f"solve(max_steps={max_steps!r}): max_steps must be a positive int.")
     if gtol is not None:
         _check_number("gtol", gtol, minimum=0.0, fix="e.g. gtol=1e-6")
-        gtol = jnp.asarray(gtol, jnp.result_type(x0.dtype, float))
+        gtol = jnp.asarray(gtol, dtype)
 
     as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
     if clock is None:
