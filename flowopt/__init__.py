@@ -6,8 +6,8 @@ step-size control, and :func:`solve`.
 """
 
 from . import flows, landscapes
-from .solve import Solution, solve
+from .solve import Solution, solve, solve_batch
 
 __version__ = "0.1.0"
 
-__all__ = ["Solution", "flows", "landscapes", "solve"]
+__all__ = ["Solution", "flows", "landscapes", "solve", "solve_batch"]

@@ -11,7 +11,8 @@ import numpy as np
 
 import schemes
 
-from .flows.base import AbstractFlow, AbstractPartitionedFlow
+from .flows.base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
+                         AbstractRandomFlow, AbstractStochasticFlow)
 from .landscapes.base import Landscape
 
 _ADAPTIVE_MAX_STEPS = 16_384
@@ -102,12 +103,14 @@ class _StepClock(eqx.Module):
     fn: Any
     t0: Any
     dt: Any
+    power: float = 1.0  # drifts scale with dt, diffusions (per sqrt of time) with dt ** 0.5
 
     def time(self, s):
         return self.t0 + self.dt * s
 
     def __call__(self, s, y, args):
-        return jax.tree_util.tree_map(lambda v: self.dt * v, self.fn(self.time(s), y, args))
+        scale = self.dt if self.power == 1.0 else self.dt**self.power
+        return jax.tree_util.tree_map(lambda v: scale * v, self.fn(self.time(s), y, args))
 
 
 def _step_clock(t0, t1, dt0, dtype):
@@ -138,12 +141,18 @@ def _check_number(name, value, *, minimum=None, strict=True, fix=""):
 
 def _check_x0(flow, x0):
     dim = flow.loss.dim if isinstance(flow.loss, Landscape) else None
-    if x0.ndim != 1 or (dim is not None and x0.shape != (dim,)):
-        want = f"({dim},)" if dim is not None else "(d,)"
+    d = "d" if dim is None else dim
+    if flow.interacting:
+        if x0.ndim != 2 or x0.shape[0] < 1 or (dim is not None and x0.shape[1] != dim):
+            raise ValueError(
+                f"solve(x0=...): x0 has shape {tuple(x0.shape)}, but {type(flow).__name__} "
+                f"moves N >= 1 agents: pass x0 of shape (N, {d}), one row per agent."
+            )
+    elif x0.ndim != 1 or (dim is not None and x0.shape != (dim,)):
         raise ValueError(
             f"solve(x0=...): x0 has shape {tuple(x0.shape)} but the loss "
-            f"{type(flow.loss).__name__} takes shape {want}. Pass one start of shape {want}; "
-            "for many starts use jax.vmap over x0."
+            f"{type(flow.loss).__name__} takes shape ({d},). Pass one start of shape ({d},); "
+            "for many starts use jax.vmap over x0 (or fo.solve_batch)."
         )
     if not jnp.issubdtype(x0.dtype, jnp.floating):
         raise ValueError(f"solve(x0=...): x0 has dtype {x0.dtype}; pass floating-point "
@@ -153,10 +162,35 @@ def _check_x0(flow, x0):
                          "inf entries).")
 
 
-def _terms(flow, scheme, clock):
+def _timed(clock, fn, power=1.0):
+    """``fn`` in the solver's time: itself, or on the step clock (scaled by dt**power)."""
+    if clock is None:
+        return fn
+    return _StepClock(fn, clock.t0, clock.dt, power)
+
+
+def _terms(flow, scheme, clock, bm=None, key=None):
     """The diffrax term for ``scheme``, and the flow as the scheme will see it."""
-    timed = (lambda fn: fn) if clock is None else (lambda fn: eqx.tree_at(
-        lambda c: c.fn, clock, fn, is_leaf=lambda v: v is None))
+    timed = lambda fn: _timed(clock, fn)
+    multiscale = isinstance(scheme, schemes.HMM)
+    if multiscale != isinstance(flow, AbstractMultiscaleFlow) and multiscale:
+        raise ValueError(
+            f"solve(scheme=HMM()): HMM averages over a fast part, and {type(flow).__name__} "
+            "has no slow/fast split. Use it with fo.flows.Homogenized or "
+            "MeanFieldHomogenized, or pick schemes.Euler() for this flow."
+        )
+    if multiscale:
+        return schemes.SlowFastTerm(timed(flow.slow), timed(flow.fast),
+                                    _timed(clock, flow.fast_noise, 0.5), key), flow
+    if isinstance(flow, AbstractStochasticFlow):
+        if isinstance(scheme, schemes.AbstractPartitionedSolver):
+            raise ValueError(
+                f"solve(scheme={type(scheme).__name__}()): partitioned schemes integrate "
+                f"ODEs; {type(flow).__name__} is an SDE. Use schemes.Euler() "
+                "(Euler–Maruyama) or another diffrax SDE solver."
+            )
+        noise = schemes.DiagonalNoiseTerm(_timed(clock, flow.diffusion, 0.5), bm)
+        return diffrax.MultiTerm(diffrax.ODETerm(timed(flow.drift)), noise), flow
     if isinstance(scheme, schemes.AbstractPartitionedSolver):
         if isinstance(scheme, schemes.AbstractSecondOrderSolver) and not flow.second_order:
             raise ValueError(
@@ -201,6 +235,12 @@ def _saveat(saveat, t0, t1, to_solver=lambda t: t):
     )
 
 
+def _unsafe(terms):
+    leaves = jax.tree_util.tree_leaves(
+        terms, is_leaf=lambda v: isinstance(v, diffrax.UnsafeBrownianPath))
+    return any(isinstance(v, diffrax.UnsafeBrownianPath) for v in leaves)
+
+
 @eqx.filter_jit
 def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
                args, progress, gtol, clock):
@@ -216,6 +256,8 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
     sol = diffrax.diffeqsolve(
         terms, scheme, t0, t1, dt0, y0, args=args, saveat=both,
         stepsize_controller=controller, max_steps=max_steps, throw=False, event=event,
+        # UnsafeBrownianPath cannot be checkpointed for reverse mode; forward mode can
+        adjoint=diffrax.ForwardMode() if _unsafe(terms) else diffrax.RecursiveCheckpointAdjoint(),
         progress_meter=diffrax.TextProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
     (ts, final_t), (ys, final_y) = sol.ts, sol.ys
@@ -249,7 +291,11 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             such as ``diffrax.PIDController``.
         saveat: ``None`` (start and end), ``"steps"``, an int ``n`` (evenly spaced), an
             array of times, or a ``diffrax.SaveAt``.
-        key: a ``jax.random`` key for stochastic flows; deterministic flows ignore it.
+        key: a ``jax.random`` key, required by stochastic flows (Langevin, CBO, ...) and
+            random-drift flows (NoisyGradient, SmoothedGradient); deterministic flows
+            ignore it. Fixed steps draw the noise from ``diffrax.UnsafeBrownianPath``,
+            adaptive ones from ``diffrax.VirtualBrownianTree``. For many trajectories use
+            :func:`solve_batch`, which gives trajectory ``i`` the key ``fold_in(key, i)``.
         max_steps: the step budget. Default: exactly the number of fixed steps, or
             16384 for adaptive control. Running out is reported in ``result``.
         gtol: stop early, with :attr:`Solution.status` ``"converged"``, once the
@@ -271,7 +317,6 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         >>> int(sol.stats["num_steps"])    # 300 Adam steps
         300
     """
-    del key  # deterministic flows; stochastic flows arrive with their own layout
     if not isinstance(flow, AbstractFlow):
         raise TypeError(
             f"solve(flow={flow!r}): flow must be a flowopt flow, e.g. "
@@ -295,7 +340,21 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             raise ValueError("solve(dt0=None): fixed steps need a step size; pass dt0, or "
                              "an adaptive controller such as diffrax.PIDController.")
         clock, n = _step_clock(t0, t1, dt0, dtype)  # step units: s = 0, 1, ..., n exactly
-    terms, seen = _terms(flow, scheme, clock)
+    if flow.needs_key and key is None:
+        raise ValueError(f"solve(key=None): {type(flow).__name__} is stochastic and needs a "
+                         "key, e.g. key=jax.random.key(0) (one key per trajectory).")
+    if isinstance(flow, AbstractRandomFlow):
+        flow = eqx.tree_at(lambda f: f.key, flow, key, is_leaf=lambda v: v is None)
+    bm = None
+    if isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme, schemes.HMM):
+        if clock is not None:
+            bm = diffrax.UnsafeBrownianPath(shape=jax.eval_shape(flow.init, x0), key=key)
+        else:
+            bm = diffrax.VirtualBrownianTree(
+                jnp.asarray(t0, dtype), jnp.asarray(t1, dtype),
+                tol=(float(dt0) if dt0 is not None and _is_concrete(dt0) else 1e-2) / 16,
+                shape=jax.eval_shape(flow.init, x0), key=key)
+    terms, seen = _terms(flow, scheme, clock, bm, key)
     if controller is None:
         controller = diffrax.ConstantStepSize()
         if max_steps is None and n is not None:
@@ -333,3 +392,19 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         save = _saveat(saveat, 0.0, float(n), to_solver=lambda t: (t - clock.t0) / clock.dt)
     return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
                       as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol, clock)
+
+
+def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, **kwargs) -> Solution:
+    """:func:`solve` for a batch of starts ``x0s`` (leading axis), vectorized.
+
+    Trajectory ``i`` of the batch gets the key ``fold_in(key, first_index + i)``, so a
+    result does not depend on how starts are split into batches or ordered: solving rows
+    ``a:b`` with ``first_index=a`` reproduces those rows of the whole batch exactly.
+    """
+    x0s = jnp.asarray(x0s)
+    n = x0s.shape[0]
+    if key is None:
+        return jax.vmap(lambda x0: solve(flow, scheme, x0, **kwargs))(x0s)
+    indices = first_index + jnp.arange(n)
+    return jax.vmap(lambda x0, i: solve(flow, scheme, x0, key=jax.random.fold_in(key, i),
+                                        **kwargs))(x0s, indices)

@@ -10,16 +10,22 @@ from ._markers import AbstractPartitionedSolver, AbstractSecondOrderSolver, Part
 from .energy_controller import EnergyController
 from .euler import Euler
 from .euler_richardson import EulerRichardson
+from .hmm import HMM, SlowFastTerm
+from .noise import DiagonalNoiseTerm, time_key
 from .semi_implicit_euler import SemiImplicitEuler
 from .velocity_verlet import VelocityVerlet
 
 __all__ = [
     "AbstractPartitionedSolver",
     "AbstractSecondOrderSolver",
+    "DiagonalNoiseTerm",
     "EnergyController",
     "Euler",
     "PartitionedTerm",
     "EulerRichardson",
+    "HMM",
     "SemiImplicitEuler",
+    "SlowFastTerm",
     "VelocityVerlet",
+    "time_key",
 ]

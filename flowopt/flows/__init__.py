@@ -6,12 +6,20 @@ them.
 
 from .adadelta import Adadelta
 from .adam import Adam
-from .base import AbstractFlow, AbstractPartitionedFlow
+from .base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
+                   AbstractRandomFlow, AbstractStochasticFlow)
 from .gradient import GradientFlow
 from .heavy_ball import HeavyBall
+from .homogenized import Homogenized, MeanFieldHomogenized
+from .interacting import CBO, McKeanVlasov
+from .langevin import Langevin, UnderdampedLangevin
 from .levenberg_marquardt import LevenbergMarquardt
 from .nesterov import Nesterov
+from .noisy import SAM, NoisyGradient, SmoothedGradient
 from .rmsprop import RMSProp
 
-__all__ = ["AbstractFlow", "AbstractPartitionedFlow", "Adadelta", "Adam", "GradientFlow",
-           "HeavyBall", "LevenbergMarquardt", "Nesterov", "RMSProp"]
+__all__ = ["AbstractFlow", "AbstractMultiscaleFlow", "AbstractPartitionedFlow",
+           "AbstractRandomFlow", "AbstractStochasticFlow", "Adadelta", "Adam", "CBO",
+           "GradientFlow", "HeavyBall", "Homogenized", "LevenbergMarquardt", "McKeanVlasov",
+           "MeanFieldHomogenized", "Nesterov", "NoisyGradient", "RMSProp", "SAM",
+           "SmoothedGradient", "Langevin", "UnderdampedLangevin"]

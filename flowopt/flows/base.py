@@ -38,6 +38,8 @@ class AbstractFlow(eqx.Module):
 
     loss: eqx.AbstractVar[Callable]
     has_energy: ClassVar[bool] = False
+    needs_key: ClassVar[bool] = False
+    interacting: ClassVar[bool] = False  # state (N, d): N agents, x0 of shape (N, d)
 
     @abc.abstractmethod
     def init(self, x0):
@@ -89,3 +91,68 @@ class AbstractPartitionedFlow(AbstractFlow):
 
     def position(self, y):
         return y[0]
+
+
+def check_nonnegative(owner, **values):
+    """Raise a ValueError naming the argument when a concrete value is < 0."""
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and value < 0:
+            raise ValueError(f"{owner}({name}={value!r}): {name} must be >= 0.")
+
+
+def time_key(key, t):
+    """A key for time ``t``: ``fold_in(key, bits of t as float32)``."""
+    return jax.random.fold_in(
+        key, jax.lax.bitcast_convert_type(jnp.asarray(t, jnp.float32), jnp.int32))
+
+
+class AbstractStochasticFlow(AbstractFlow):
+    r"""An SDE ``dy = drift dt + diffusion ∘ dW`` with diagonal noise: :meth:`diffusion`
+    returns a pytree shaped like the state. Solving one needs a ``key``."""
+
+    needs_key: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def diffusion(self, t, y, args): ...
+
+
+class AbstractRandomFlow(AbstractFlow):
+    """An ODE whose drift is random (fresh noise each evaluation, drawn from
+    ``time_key(key, t)``): noisy-gradient methods, Monte Carlo smoothing. ``flowopt.solve``
+    sets ``key`` from its ``key`` argument."""
+
+    key: eqx.AbstractVar[jax.Array | None]
+    needs_key: ClassVar[bool] = True
+
+    def noise_key(self, t):
+        if self.key is None:
+            raise ValueError(f"{type(self).__name__} needs a key: pass key=jax.random.key(0) "
+                             "to fo.solve.")
+        return time_key(self.key, t)
+
+
+class AbstractMultiscaleFlow(AbstractStochasticFlow):
+    r"""A fast/slow SDE on ``y = (x, y_fast)``: ``dx = slow dt``,
+    ``dy = fast dt + fast_noise ∘ dW``. The slow part holds the position. Schemes that
+    average over the fast part (``schemes.HMM``) need this structure."""
+
+    @abc.abstractmethod
+    def slow(self, t, y, args): ...
+
+    @abc.abstractmethod
+    def fast(self, t, y, args): ...
+
+    @abc.abstractmethod
+    def fast_noise(self, t, y, args): ...
+
+    def init(self, x0):
+        return x0, x0
+
+    def position(self, y):
+        return y[0]
+
+    def drift(self, t, y, args):
+        return self.slow(t, y, args), self.fast(t, y, args)
+
+    def diffusion(self, t, y, args):
+        return jnp.zeros_like(y[0]), self.fast_noise(t, y, args)
