@@ -1,6 +1,7 @@
 """Bad input raises, before compiling, an error that names the argument."""
 
 import diffrax
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -85,3 +86,37 @@ def test_divergence_is_data_not_an_exception():
     sol = fo.solve(GD, schemes.Euler(), jnp.array([5.0, 5.0]), t1=5.0, dt0=0.5)
     assert not bool(jnp.all(jnp.isfinite(sol.x)))
     assert sol.status == "successful"
+
+
+KEY = jax.random.key(0)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: fo.flows.Langevin(LOSS, beta=0.0), "beta"),
+    (lambda: fo.flows.Langevin(LOSS, beta=-1.0), "beta"),
+    (lambda: fo.flows.UnderdampedLangevin(LOSS, friction=0.0), "friction"),
+    (lambda: fo.flows.McKeanVlasov(LOSS, beta=-2.0), "beta"),
+    (lambda: fo.flows.Homogenized(LOSS, epsilon=0.0), "epsilon"),
+    (lambda: fo.flows.Homogenized(LOSS, epsilon=-0.1), "epsilon"),
+    (lambda: fo.flows.MeanFieldHomogenized(LOSS, gamma=0.0), "gamma"),
+    (lambda: fo.flows.CBO(LOSS, alpha=0.0), "alpha"),
+    (lambda: schemes.HMM(micro_steps=0), "micro_steps"),
+    (lambda: fo.solve(fo.flows.McKeanVlasov(LOSS), schemes.Euler(), jnp.zeros((0, 2)), t1=1.0,
+                      dt0=0.1, key=KEY), "x0"),
+    (lambda: fo.solve(fo.flows.McKeanVlasov(LOSS), schemes.Euler(), jnp.zeros(2), t1=1.0,
+                      dt0=0.1, key=KEY), "x0"),
+    (lambda: fo.solve(fo.flows.CBO(LOSS), schemes.Euler(), jnp.zeros((5, 3)), t1=1.0,
+                      dt0=0.1, key=KEY), "x0"),
+    (lambda: fo.solve(GD, schemes.HMM(), X0, t1=1.0, dt0=0.1), "scheme"),
+    (lambda: fo.solve(fo.flows.Langevin(LOSS), schemes.HMM(), X0, t1=1.0, dt0=0.1, key=KEY),
+     "scheme"),
+    (lambda: fo.solve(fo.flows.Langevin(LOSS), schemes.Euler(), X0, t1=1.0, dt0=0.1), "key"),
+    (lambda: fo.solve(fo.flows.Homogenized(LOSS), schemes.HMM(), X0, t1=1.0, dt0=0.1), "key"),
+    (lambda: fo.solve(fo.flows.NoisyGradient(LOSS), schemes.Euler(), X0, t1=1.0, dt0=0.1),
+     "key"),
+    (lambda: fo.solve(fo.flows.Langevin(LOSS), schemes.SemiImplicitEuler(), X0, t1=1.0,
+                      dt0=0.1, key=KEY), "scheme"),
+])
+def test_stochastic_bad_input_names_the_argument(call, argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
+        call()
