@@ -5,9 +5,9 @@ JAX-traceable function), pick a scheme from :mod:`schemes` (or any diffrax solve
 step-size control, and :func:`solve`.
 """
 
-from . import flows, landscapes
+from . import flows, landscapes, restarts
 from .solve import Solution, solve, solve_batch
 
 __version__ = "0.1.0"
 
-__all__ = ["Solution", "flows", "landscapes", "solve", "solve_batch"]
+__all__ = ["Solution", "flows", "landscapes", "restarts", "solve", "solve_batch"]

@@ -32,6 +32,7 @@ class Solution(eqx.Module):
         energies: the flow's energy at the saved states (``None`` for flows without one).
         stats: ``num_steps``, ``num_accepted_steps``, ``num_rejected_steps``.
         result: a ``diffrax.RESULTS``; :attr:`status` says it in words.
+        converged: whether the solve stopped because ``gtol`` was met.
     """
 
     x: Any
@@ -43,6 +44,7 @@ class Solution(eqx.Module):
     energies: Any
     stats: dict
     result: diffrax.RESULTS
+    converged: Any = False
 
     @property
     def status(self) -> str:
@@ -50,7 +52,7 @@ class Solution(eqx.Module):
         if self.result == diffrax.RESULTS.successful:
             return "successful"
         if self.result == diffrax.RESULTS.event_occurred:
-            return "converged"
+            return "converged" if bool(self.converged) else "stopped at t_stop"
         if self.result == diffrax.RESULTS.dt_min_reached:
             return ("step-size floor reached (with EnergyController: no step decreases the "
                     "energy at this precision, typically a stationary point reached to "
@@ -243,15 +245,23 @@ def _unsafe(terms):
 
 @eqx.filter_jit
 def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
-               args, progress, gtol, clock):
+               args, progress, gtol, clock, t_stop):
     physical = (lambda s: s) if clock is None else clock.time
-    event = None
-    if gtol is not None:
-        def stationary(s, y, args, **kwargs):
-            x, speed = seen.position(y), seen.position(seen.drift(physical(s), y, args))
-            return (jnp.max(jnp.abs(seen.grad(x))) <= gtol) & (jnp.max(jnp.abs(speed)) <= gtol)
 
-        event = diffrax.Event(stationary)
+    def stationary(s, y, args):
+        if gtol is None:
+            return jnp.asarray(False)
+        x, speed = seen.position(y), seen.position(seen.drift(physical(s), y, args))
+        return (jnp.max(jnp.abs(seen.grad(x))) <= gtol) & (jnp.max(jnp.abs(speed)) <= gtol)
+
+    def stop(s, y, args, **kwargs):
+        done = stationary(s, y, args)
+        if t_stop is not None:  # on the step clock, compare step counts (no rounding)
+            done = done | (physical(s) >= t_stop if clock is None
+                           else s + 0.5 >= (t_stop - clock.t0) / clock.dt)
+        return done
+
+    event = None if gtol is None and t_stop is None else diffrax.Event(stop)
     both = diffrax.SaveAt(subs=[saveat.subs, diffrax.SubSaveAt(t1=True)])  # final state too
     sol = diffrax.diffeqsolve(
         terms, scheme, t0, t1, dt0, y0, args=args, saveat=both,
@@ -268,12 +278,15 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
     last = jax.tree_util.tree_map(lambda leaf: leaf[0], final_y)
     stats = {k: sol.stats[k] for k in ("num_steps", "num_accepted_steps",
                                         "num_rejected_steps")}
+    converged = (sol.result == diffrax.RESULTS.event_occurred) & stationary(
+        sol.ts[1][0], last, args)
     return Solution(x=seen.position(last), y=last, t=final_t[0], ts=ts, xs=xs, ys=ys,
-                    energies=energies, stats=stats, result=sol.result)
+                    energies=energies, stats=stats, result=sol.result, converged=converged)
 
 
 def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=None,
-          key=None, max_steps=None, gtol=None, args=None, progress=False) -> Solution:
+          key=None, max_steps=None, gtol=None, t_stop=None, args=None,
+          progress=False) -> Solution:
     """Integrate ``flow`` from ``x0`` with ``scheme`` and a step-size ``controller``.
 
     Args:
@@ -301,6 +314,9 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         gtol: stop early, with :attr:`Solution.status` ``"converged"``, once the
             gradient and the velocity ``x'`` are both below ``gtol`` (max norm). Default:
             run to ``t1``.
+        t_stop: stop early, with status ``"converged"``, once ``t >= t_stop``; unlike
+            ``t1`` it may be a traced value (a budget that changes inside a loop), while
+            ``t1`` bounds the solve.
         args: passed to the vector field.
         progress: print diffrax's text progress meter.
 
@@ -383,6 +399,9 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     if gtol is not None:
         _check_number("gtol", gtol, minimum=0.0, fix="e.g. gtol=1e-6")
         gtol = jnp.asarray(gtol, dtype)
+    if t_stop is not None:
+        _check_number("t_stop", t_stop, minimum=t0, fix="t_stop must lie after t0.")
+        t_stop = jnp.asarray(t_stop, dtype)
 
     as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
     if clock is None:
@@ -391,20 +410,27 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         s0, s1, ds = 0.0, float(n), 1.0
         save = _saveat(saveat, 0.0, float(n), to_solver=lambda t: (t - clock.t0) / clock.dt)
     return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
-                      as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol, clock)
+                      as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol, clock,
+                      t_stop)
 
 
-def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, **kwargs) -> Solution:
+def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
+                **kwargs) -> Solution:
     """:func:`solve` for a batch of starts ``x0s`` (leading axis), vectorized.
 
-    Trajectory ``i`` of the batch gets the key ``fold_in(key, first_index + i)``, so a
-    result does not depend on how starts are split into batches or ordered: solving rows
-    ``a:b`` with ``first_index=a`` reproduces those rows of the whole batch exactly.
+    Trajectory ``i`` of the batch gets the key ``fold_in(key, indices[i])``, with
+    ``indices = first_index + arange(n)`` by default, so a result does not depend on how
+    starts are split into batches or ordered: rows ``a:b`` solved with ``first_index=a``,
+    or any permutation of the rows with the matching ``indices``, reproduce the whole
+    batch's rows bit for bit.
     """
     x0s = jnp.asarray(x0s)
     n = x0s.shape[0]
     if key is None:
         return jax.vmap(lambda x0: solve(flow, scheme, x0, **kwargs))(x0s)
-    indices = first_index + jnp.arange(n)
+    indices = first_index + jnp.arange(n) if indices is None else jnp.asarray(indices)
+    if indices.shape != (n,):
+        raise ValueError(f"solve_batch(indices=...): need one index per start, shape ({n},), "
+                         f"not {indices.shape}.")
     return jax.vmap(lambda x0, i: solve(flow, scheme, x0, key=jax.random.fold_in(key, i),
                                         **kwargs))(x0s, indices)

@@ -133,6 +133,7 @@ def test_same_key_same_bits_and_batches_do_not_matter():
                             run(x0s[40:], first_index=40)])
     np.testing.assert_array_equal(parts, whole)
     perm = np.random.default_rng(0).permutation(64)
+    np.testing.assert_array_equal(run(x0s[perm], indices=perm), whole[perm])  # reordered
     single = [np.asarray(fo.solve(flow, schemes.Euler(), x0s[i], t1=1.0, dt0=1e-2,
                                   key=jax.random.fold_in(KEY, int(i))).x) for i in perm[:8]]
     np.testing.assert_allclose(np.stack(single), whole[perm[:8]], rtol=0, atol=1e-12)

@@ -41,6 +41,11 @@ class AbstractFlow(eqx.Module):
     needs_key: ClassVar[bool] = False
     interacting: ClassVar[bool] = False  # state (N, d): N agents, x0 of shape (N, d)
 
+    @property
+    def grads_per_drift(self) -> int:
+        """Gradient evaluations in one drift evaluation (SAM: 2; Monte Carlo: samples)."""
+        return 1
+
     @abc.abstractmethod
     def init(self, x0):
         """The state at ``t0`` for a start ``x0`` of shape ``(d,)``."""

@@ -23,6 +23,10 @@ class SmoothedGradient(AbstractRandomFlow):
     def __check_init__(self):
         check_positive("SmoothedGradient", variance=self.variance, samples=self.samples)
 
+    @property
+    def grads_per_drift(self):
+        return self.samples
+
     def init(self, x0):
         return x0
 
@@ -84,6 +88,10 @@ class SAM(AbstractFlow):
 
     def __check_init__(self):
         check_positive("SAM", rho=self.rho)
+
+    @property
+    def grads_per_drift(self):
+        return 2
 
     def init(self, x0):
         return x0
