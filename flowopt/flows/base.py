@@ -29,8 +29,8 @@ class AbstractFlow(eqx.Module):
     """An optimizer as an ODE ``y' = drift(t, y, args)`` on a state ``y``.
 
     Subclasses set ``loss`` (any JAX-traceable ``(d,) -> scalar`` callable) and define
-    :meth:`init` (state from a start ``x0``), :meth:`position` (``x`` from a state) and
-    :meth:`drift`. Flows with a Lyapunov energy set ``has_energy = True`` and define
+    :meth:`drift`; flows whose state holds more than the position also define
+    :meth:`init` (state from a start ``x0``) and :meth:`position` (``x`` from a state). Flows with a Lyapunov energy set ``has_energy = True`` and define
     :meth:`energy`; :meth:`dissipation` (the rate ``-dE/dt`` along the exact flow) is
     then computed by forward-mode differentiation unless a subclass gives it in closed
     form.
@@ -46,13 +46,13 @@ class AbstractFlow(eqx.Module):
         """Gradient evaluations in one drift evaluation (SAM: 2; Monte Carlo: samples)."""
         return 1
 
-    @abc.abstractmethod
     def init(self, x0):
-        """The state at ``t0`` for a start ``x0`` of shape ``(d,)``."""
+        """The state at ``t0`` for a start ``x0``; by default the start itself."""
+        return x0
 
-    @abc.abstractmethod
     def position(self, y):
-        """The position ``x`` (shape ``(d,)``) inside a state ``y``."""
+        """The position ``x`` inside a state ``y``; by default the state itself."""
+        return y
 
     @abc.abstractmethod
     def drift(self, t, y, args):

@@ -39,12 +39,6 @@ class GradientFlow(AbstractFlow):
                              "learning_rate must be > 0.")
         return cls(loss)
 
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
-
     def drift(self, t, y, args):
         return -self.grad(y)
 

@@ -33,12 +33,6 @@ class McKeanVlasov(AbstractStochasticFlow):
         check_positive("McKeanVlasov", beta=self.beta)
         check_nonnegative("McKeanVlasov", interaction=self.interaction)
 
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
-
     def drift(self, t, y, args):
         return -agents_grad(self.loss, y) - self.interaction * (y - jnp.mean(y, axis=0))
 
@@ -81,9 +75,6 @@ class CBO(AbstractStochasticFlow):
         """$v_\alpha$ of the agents ``xs`` (N, d)."""
         weights = jax.nn.softmax(-self.alpha * jax.vmap(self.loss)(xs))
         return weights @ xs
-
-    def init(self, x0):
-        return x0
 
     def position(self, y):
         return self.consensus(y)

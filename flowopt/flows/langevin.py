@@ -21,12 +21,6 @@ class Langevin(AbstractStochasticFlow):
     def __check_init__(self):
         check_positive("Langevin", beta=self.beta)
 
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
-
     def drift(self, t, y, args):
         return -self.grad(y)
 

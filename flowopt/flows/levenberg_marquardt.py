@@ -45,12 +45,6 @@ class LevenbergMarquardt(AbstractFlow):
         operator = lx.MatrixLinearOperator(matrix, lx.positive_semidefinite_tag)
         return g, lx.linear_solve(operator, g, solver=lx.Cholesky()).value
 
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
-
     def drift(self, t, y, args):
         return -self._direction(y)[1]
 

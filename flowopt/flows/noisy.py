@@ -27,12 +27,6 @@ class SmoothedGradient(AbstractRandomFlow):
     def grads_per_drift(self):
         return self.samples
 
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
-
     def drift(self, t, y, args):
         z = jnp.sqrt(self.variance) * jax.random.normal(
             self.noise_key(t), (self.samples,) + y.shape, y.dtype)
@@ -54,12 +48,6 @@ class NoisyGradient(AbstractRandomFlow):
 
     def __check_init__(self):
         check_positive("NoisyGradient", radius=self.radius)
-
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
 
     def drift(self, t, y, args):
         return -(self.grad(y) + uniform_in_ball(self.noise_key(t), y, self.radius))
@@ -92,12 +80,6 @@ class SAM(AbstractFlow):
     @property
     def grads_per_drift(self):
         return 2
-
-    def init(self, x0):
-        return x0
-
-    def position(self, y):
-        return y
 
     def drift(self, t, y, args):
         g = self.grad(y)
