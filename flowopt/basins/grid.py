@@ -1,0 +1,100 @@
+"""Grids of initial conditions: a 2-D box, a plane through R^d, random restarts."""
+
+import dataclasses
+
+import jax
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    r"""A ``(ny, nx)`` grid of starts $c + x\,u + y\,v$ on a plane through $\mathbb{R}^d$.
+
+    ``fo.Grid(bounds, shape)`` is the plain grid over a 2-D landscape: ``bounds`` is
+    ``((x_lo, x_hi), (y_lo, y_hi))`` (a landscape's ``domain`` fits), ``shape`` is
+    ``(ny, nx)`` or one int. Cell centres sit on ``linspace(lo, hi, n)``.
+    :meth:`plane` builds the general case.
+    """
+
+    bounds: tuple
+    shape: tuple
+    center: tuple = (0.0, 0.0)
+    u: tuple = (1.0, 0.0)
+    v: tuple = (0.0, 1.0)
+
+    def __init__(self, bounds, shape, center=None, u=None, v=None):
+        b = np.asarray(bounds, float)
+        if b.shape != (2, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
+            raise ValueError(f"Grid(bounds={bounds!r}): bounds must be ((x_lo, x_hi), "
+                             "(y_lo, y_hi)) with lo < hi, e.g. loss.domain for a 2-D loss.")
+        shp = (shape, shape) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        if len(shp) != 2 or not all(isinstance(n, (int, np.integer)) and n >= 2 for n in shp):
+            raise ValueError(f"Grid(shape={shape!r}): shape must be (ny, nx) with both >= 2.")
+        d = 2 if center is None else len(center)
+        center = np.zeros(d) if center is None else np.asarray(center, float)
+        u = np.eye(d)[0] if u is None else np.asarray(u, float)
+        v = np.eye(d)[1] if v is None else np.asarray(v, float)
+        if not (center.shape == u.shape == v.shape == (d,)):
+            raise ValueError("Grid.plane: center, u and v must all have shape (d,).")
+        as_floats = lambda a: tuple(float(c) for c in a)
+        object.__setattr__(self, "bounds", tuple(as_floats(r) for r in b))
+        object.__setattr__(self, "shape", tuple(int(n) for n in shp))
+        object.__setattr__(self, "center", as_floats(center))
+        object.__setattr__(self, "u", as_floats(u))
+        object.__setattr__(self, "v", as_floats(v))
+
+    @classmethod
+    def plane(cls, center, u, v, extent, shape, normalize=None, weights_like=None):
+        """The grid ``center + a u + b v`` for ``a, b`` in ``extent`` (one ``(lo, hi)`` for
+        both axes, or one per axis). ``normalize="unit"`` scales ``u`` and ``v`` to norm
+        1; ``"filter"`` rescales them to the norm of ``weights_like`` (Li et al. 2018's
+        filter normalization for a single-filter network; pass the minimum)."""
+        center, u, v = (np.asarray(a, float) for a in (center, u, v))
+        if normalize == "unit":
+            u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
+        elif normalize == "filter":
+            ref = np.linalg.norm(np.asarray(center if weights_like is None else weights_like))
+            u, v = u / np.linalg.norm(u) * ref, v / np.linalg.norm(v) * ref
+        elif normalize is not None:
+            raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
+                             "'filter'.")
+        ext = np.asarray(extent, float)
+        ext = np.stack([ext, ext]) if ext.shape == (2,) else ext
+        return cls(ext, shape, center=center, u=u, v=v)
+
+    @property
+    def dim(self):
+        return len(self.center)
+
+    @property
+    def x(self):
+        return np.linspace(*self.bounds[0], self.shape[1])
+
+    @property
+    def y(self):
+        return np.linspace(*self.bounds[1], self.shape[0])
+
+    @property
+    def cell(self):
+        """Cell size along x and y (in plane coordinates)."""
+        return (np.ptp(self.bounds[0]) / (self.shape[1] - 1),
+                np.ptp(self.bounds[1]) / (self.shape[0] - 1))
+
+    def points(self):
+        """Starts, shape ``(ny, nx, d)``."""
+        xx, yy = np.meshgrid(self.x, self.y)
+        c, u, v = (np.asarray(a) for a in (self.center, self.u, self.v))
+        return c + xx[..., None] * u + yy[..., None] * v
+
+    def __len__(self):
+        return self.shape[0] * self.shape[1]
+
+
+def sample_uniform(domain, n, key):
+    """``n`` starts uniform over ``domain`` (``(d, 2)`` bounds), for random restarts."""
+    domain = np.asarray(domain, float)
+    if domain.ndim != 2 or domain.shape[1] != 2:
+        raise ValueError(f"sample_uniform(domain=...): domain must have shape (d, 2), not "
+                         f"{domain.shape}.")
+    return jax.random.uniform(key, (n, domain.shape[0]), minval=domain[:, 0],
+                              maxval=domain[:, 1])

@@ -1,0 +1,318 @@
+"""``fo.basins``: which attractor each start of a grid reaches, how fast, or whether it
+diverged — fast (chunks of fixed steps; finished lanes masked, then compacted away) and
+in bounded memory (tiles of at most ``tile`` starts)."""
+
+import math
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
+from ..landscapes.base import Landscape
+from ..solve import _step_clock, _terms, solve
+from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius
+from .grid import Grid
+
+_MIN_LANES = 1024  # compaction stops at this many lanes
+
+
+def _outcome(flow, y):
+    """Where a state ends, shape (d,): the position, or the agents' mean for ensembles."""
+    x = flow.position(y)
+    return jnp.mean(x, axis=0) if x.ndim == 2 else x
+
+
+class _Stepper(eqx.Module):
+    """Advances a batch of lanes by chunks of fixed steps, checking convergence and
+    divergence after each chunk, inside one jitted call."""
+
+    flow: AbstractFlow
+    scheme: diffrax.AbstractSolver
+    clock: object
+    center: jax.Array
+    far: float
+    tol: float
+    chunk: int = eqx.field(static=True)
+    noisy: bool = eqx.field(static=True)
+
+    def _terms(self, key, y):
+        flow, bm = self.flow, None
+        if isinstance(flow, AbstractRandomFlow):
+            flow = eqx.tree_at(lambda f: f.key, flow, key, is_leaf=lambda v: v is None)
+        if isinstance(flow, AbstractStochasticFlow):
+            shape = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), y)
+            bm = diffrax.UnsafeBrownianPath(shape=shape, key=key)
+        return _terms(flow, self.scheme, self.clock, bm, key)
+
+    def init(self, x0, key):
+        y0 = self.flow.init(x0)
+        terms, seen = self._terms(key, y0)
+        y0 = seen.init(x0)
+        return y0, self.scheme.init(terms, 0.0, 1.0, y0, None)
+
+    def step(self, y, state, key, s):
+        terms, _ = self._terms(key, y)
+        y1, _, _, state1, _ = self.scheme.step(terms, s, s + 1, y, None, state, False)
+        return y1, state1
+
+    def check(self, y, key, s):
+        """(converged, diverged) of one lane; noisy flows never count as converged."""
+        _, seen = self._terms(key, y)
+        x = _outcome(seen, y)
+        diverged = ~jnp.all(jnp.isfinite(x)) | (jnp.max(jnp.abs(x - self.center)) > self.far)
+        if self.noisy:
+            return jnp.asarray(False), diverged
+        g = jnp.max(jnp.abs(seen.grad(x)))
+        speed = jnp.max(jnp.abs(seen.position(seen.drift(self.clock.time(s), y, None))))
+        return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
+
+    @eqx.filter_jit
+    def advance(self, ys, states, keys, active, done, s, s_end, compact_below, early):
+        def chunk(carry):
+            ys, states, active, done, s = carry
+            count = jnp.minimum(self.chunk, s_end - s)
+            step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
+            ys, states = jax.lax.fori_loop(
+                0, count, lambda k, c: step(c[0], c[1], keys, s + k), (ys, states))
+            s = s + count
+            conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, s)
+            newly = active & (div | (conv & early))
+            done = jnp.where(newly, jnp.where(div, -s, s), done)
+            return ys, states, active & ~newly, done, s
+
+        def more(carry):
+            n_active = jnp.sum(carry[2])
+            return (carry[4] < s_end) & (n_active > 0) & (~early | (n_active >= compact_below))
+
+        return jax.lax.while_loop(more, chunk, (ys, states, active, done, s))
+
+
+def _run_tile(stepper, points, keys, n_steps, early_stop):
+    """Integrate one tile; returns end points, steps and status (1, -1, -2) per start."""
+    n = len(points)
+    ys, states = jax.vmap(stepper.init)(jnp.asarray(points), keys)
+    final = np.zeros((n, stepper.center.shape[0]))
+    steps = np.full(n, n_steps)
+    status = np.full(n, NOT_CONVERGED)
+    lanes = np.arange(n)  # original index of each lane; -1 for padding
+    active = jnp.ones(n, bool)
+    done = jnp.zeros(n, jnp.int32)
+    s = 0
+    outcome = jax.jit(jax.vmap(lambda y: _outcome(stepper.flow, y)))
+    while True:
+        ys, states, active, done, s_dev = stepper.advance(
+            ys, states, keys, active, done, jnp.asarray(s), jnp.asarray(n_steps),
+            # stop for compaction once a quarter of the lanes runs, unless already minimal
+            jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0),
+            jnp.asarray(early_stop))
+        s = int(s_dev)
+        pos, act, ds = np.asarray(outcome(ys)), np.asarray(active), np.asarray(done)
+        real = lanes >= 0
+        fin = real & (ds != 0)
+        final[lanes[fin]] = pos[fin]
+        steps[lanes[fin]] = np.abs(ds[fin])
+        status[lanes[fin]] = np.where(ds[fin] < 0, DIVERGED, 1)
+        left = real & act
+        if s >= n_steps or not left.any():
+            final[lanes[left]] = pos[left]
+            if not early_stop:  # fixed budget: classify the end state
+                conv, _ = jax.vmap(stepper.check, in_axes=(0, 0, None))(ys, keys, s)
+                ok = left & np.asarray(conv)
+                status[lanes[ok]] = 1
+            return final, steps, status
+        keep = np.nonzero(left)[0]
+        size = _MIN_LANES
+        while size < len(keep):
+            size *= 4
+        idx = np.concatenate([keep, np.full(size - len(keep), keep[0])])
+        take = lambda a: a[jnp.asarray(idx)]
+        ys, states, keys = (jax.tree_util.tree_map(take, t) for t in (ys, states, keys))
+        lanes = np.concatenate([lanes[keep], np.full(size - len(keep), -1)])
+        active = jnp.asarray(lanes >= 0)
+        done = jnp.zeros(size, jnp.int32)
+
+
+def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps, center, far):
+    """Adaptive control (energy or error): one ``fo.solve`` per start, vectorized. Each
+    lane runs its own while loop, so this path is slower per step than fixed steps."""
+    sol = jax.vmap(lambda x0, k: solve(flow, scheme, x0, t1=t1, dt0=dt0, controller=controller,
+                                       gtol=tol, key=k, max_steps=max_steps))(
+        jnp.asarray(points), keys)
+    pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(sol.y))
+    bad = ~np.all(np.isfinite(pos), 1) | (np.abs(pos - center).max(1) > far)
+    status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), 1, NOT_CONVERGED))
+    steps = np.asarray(sol.stats["num_steps"])
+    return pos, steps, status
+
+
+def _starts(flow, grid, agents, spread, key):
+    points = grid.points().reshape(-1, grid.dim)
+    if not flow.interacting:
+        return points
+    if agents is None or agents < 1:
+        raise ValueError(f"basins(agents={agents!r}): {type(flow).__name__} moves agents; pass "
+                         "agents=N >= 1 (the grid point is the centre of their cloud).")
+    offsets = spread * np.asarray(jax.random.normal(
+        jax.random.fold_in(jax.random.key(0) if key is None else key, 2**31 - 1),
+        (agents, grid.dim)))
+    return points[:, None, :] + offsets[None]
+
+
+def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
+           attractors=None, tol=None, radius=None, tile=65_536, chunk=64, early_stop=True,
+           agents=None, spread=0.1, far=None, max_steps=None, progress=False):
+    """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
+
+    Every start is integrated with fixed steps ``dt0`` up to ``t1`` (or with
+    ``controller``, one adaptive solve per start). A start has converged once
+    ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
+    float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
+    ``early_stop`` it then stops costing work); it has diverged once its position is
+    non-finite or farther than ``far`` (default: 10 domain widths) from the grid's
+    centre. Converged end points are labelled by the nearest attractor within
+    ``radius``: ``attractors`` if given, else the landscape's known minima; other
+    stationary points are classified by their Hessian (-3 if not a minimum; new minima
+    are found, clustered and appended). Stochastic flows run to ``t1`` with ``replicas``
+    runs per start, keyed ``fold_in(fold_in(key, flat_index), replica)``; interacting
+    flows start ``agents`` agents around each grid point (``spread``).
+
+    Returns an ``xarray.Dataset`` with dims ``(y, x)``: ``label`` (attractor index, or
+    -1 diverged, -2 not converged, -3 stationary non-minimum), ``steps``, ``time``
+    (steps x dt0: convergence time), ``final_loss``, ``final_x`` (y, x, dim); for
+    replicas also ``probability`` (outcome, y, x) and ``entropy`` (y, x). Coordinates
+    ``attractor`` with ``attractor_x``, ``attractor_loss``, ``attractor_hessian``; the
+    configuration is in ``attrs``.
+
+    Example:
+        >>> import flowopt as fo, schemes
+        >>> loss = fo.landscapes.Himmelblau()
+        >>> bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(),
+        ...                  fo.Grid(loss.domain, (32, 32)), t1=10.0, dt0=1e-2)
+        >>> sorted(set(bmap["label"].values.ravel().tolist()))
+        [0, 1, 2, 3]
+    """
+    if not isinstance(flow, AbstractFlow):
+        raise TypeError(f"basins(flow={flow!r}): pass a flow, e.g. fo.flows.GradientFlow(loss).")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"basins(grid={grid!r}): pass fo.Grid(bounds, shape) or fo.Grid.plane.")
+    loss = flow.loss
+    if isinstance(loss, Landscape) and loss.dim != grid.dim:
+        raise ValueError(f"basins(grid=...): the grid lives in R^{grid.dim} but the loss "
+                         f"{type(loss).__name__} in R^{loss.dim}; use fo.Grid.plane(center, "
+                         "u, v, ...) with vectors of that dimension.")
+    if tol is None:
+        tol = 1e-6 if jnp.result_type(float) == jnp.float64 else 1e-3
+    for name, value in (("t1", t1), ("dt0", dt0), ("tol", tol)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"basins({name}={value!r}): {name} must be a positive number.")
+    for name, value in (("replicas", replicas), ("tile", tile), ("chunk", chunk)):
+        if not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"basins({name}={value!r}): {name} must be an int >= 1.")
+    noisy = isinstance(flow, (AbstractStochasticFlow, AbstractRandomFlow))
+    if flow.needs_key and key is None:
+        raise ValueError(f"basins(key=None): {type(flow).__name__} is stochastic; pass "
+                         "key=jax.random.key(0).")
+    if replicas > 1 and not noisy:
+        raise ValueError(f"basins(replicas={replicas}): a deterministic flow gives the same "
+                         "answer every time; use replicas=1.")
+    key = jax.random.key(0) if key is None else key
+    if attractors is None and isinstance(loss, Landscape):
+        attractors = loss.minima
+    attractors = None if attractors is None else np.asarray(attractors, float)
+    if isinstance(loss, Landscape):
+        lo, hi = loss.domain[:, 0], loss.domain[:, 1]
+    else:
+        corners = np.asarray([grid.points()[i, j] for i in (0, -1) for j in (0, -1)])
+        lo, hi = corners.min(0), corners.max(0)
+    center = (lo + hi) / 2
+    scale = float(np.max(hi - lo))
+    far = 10 * scale if far is None else far
+    radius = default_radius(attractors if attractors is not None else np.zeros((0, grid.dim)),
+                            scale) if radius is None else radius
+
+    starts = _starts(flow, grid, agents, spread, key)
+    n = len(starts)
+    lanes = n * replicas
+    flat = np.repeat(np.arange(n), replicas)
+    reps = np.tile(np.arange(replicas), n)
+    dtype = jnp.result_type(float)
+    clock, n_steps = _step_clock(0.0, float(t1), float(dt0), dtype)
+    stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(far), float(tol),
+                       chunk, noisy)
+    final = np.zeros((lanes, grid.dim))
+    steps = np.zeros(lanes, int)
+    status = np.zeros(lanes, int)
+    for start in range(0, lanes, tile):
+        sl = slice(start, min(lanes, start + tile))
+        keys = jax.vmap(lambda i, r: jax.random.fold_in(jax.random.fold_in(key, i), r)
+                        if replicas > 1 else jax.random.fold_in(key, i))(
+            jnp.asarray(flat[sl]), jnp.asarray(reps[sl]))
+        pts = starts[flat[sl]]
+        if controller is None:
+            out = _run_tile(stepper, pts, keys, n_steps, early_stop and not noisy)
+        else:
+            out = _solve_tile(flow, scheme, pts, keys, t1, dt0, controller, tol,
+                              max_steps or 16_384, center, far)
+        final[sl], steps[sl], status[sl] = out
+        if progress:
+            print(f"basins: {sl.stop}/{lanes} starts")
+
+    if noisy:  # no stationarity under noise: an end point near an attractor counts
+        status = np.where(status == DIVERGED, DIVERGED, 1)
+    labels, positions, losses, hess = classify(loss, final, status, attractors, radius)
+    if noisy:  # far from every known attractor: not a converged outcome
+        far_from_all = (labels >= 0) & (labels >= (0 if attractors is None else len(attractors)))
+        labels = np.where(far_from_all, NOT_CONVERGED, labels)
+        positions, losses, hess = (a[: 0 if attractors is None else len(attractors)]
+                                   for a in (positions, losses, hess))
+    return _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses,
+                    hess, dict(t1=float(t1), dt0=float(dt0), tol=float(tol),
+                               radius=float(radius), far=float(far), tile=tile, chunk=chunk,
+                               early_stop=int(early_stop), replicas=replicas,
+                               controller=repr(controller), agents=repr(agents),
+                               spread=float(spread)), loss)
+
+
+def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses, hess,
+             config, loss):
+    ny, nx = grid.shape
+    d = grid.dim
+    k = len(positions)
+    lab = labels.reshape(ny * nx, replicas)
+    fin = final.reshape(ny * nx, replicas, d)
+    st = steps.reshape(ny * nx, replicas)
+    outcomes = list(range(k)) + sorted(CODES)
+    if replicas > 1:
+        prob = np.stack([(lab == o).mean(1) for o in outcomes])  # (outcome, n)
+        mode = np.asarray(outcomes)[prob.argmax(0)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = -np.nansum(np.where(prob > 0, prob * np.log(prob), 0.0), axis=0)
+    else:
+        mode = lab[:, 0]
+    final_x = fin[:, 0]
+    final_loss = np.asarray(jax.vmap(loss)(jnp.asarray(np.nan_to_num(final_x))))
+    final_loss = np.where(np.all(np.isfinite(final_x), 1) & (mode != DIVERGED), final_loss,
+                          np.nan)
+    data = {
+        "label": (("y", "x"), mode.reshape(ny, nx).astype(np.int32)),
+        "steps": (("y", "x"), st[:, 0].reshape(ny, nx)),
+        "time": (("y", "x"), st[:, 0].reshape(ny, nx) * config["dt0"]),
+        "final_loss": (("y", "x"), final_loss.reshape(ny, nx)),
+        "final_x": (("y", "x", "dim"), final_x.reshape(ny, nx, d)),
+    }
+    coords = {"x": grid.x, "y": grid.y, "attractor": np.arange(k), "dim": np.arange(d),
+              "attractor_x": (("attractor", "dim"), positions.reshape(k, d)),
+              "attractor_loss": (("attractor",), losses),
+              "attractor_hessian": (("attractor", "dim"), hess.reshape(k, d))}
+    if replicas > 1:
+        coords["outcome"] = outcomes
+        data["probability"] = (("outcome", "y", "x"), prob.reshape(len(outcomes), ny, nx))
+        data["entropy"] = (("y", "x"), ent.reshape(ny, nx))
+    attrs = dict(config, flow=repr(flow)[:500], scheme=repr(scheme)[:200],
+                 grid_bounds=str(grid.bounds), grid_shape=str(grid.shape),
+                 grid_center=str(grid.center), grid_u=str(grid.u), grid_v=str(grid.v))
+    return xr.Dataset(data, coords=coords, attrs=attrs)

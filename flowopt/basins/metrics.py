@@ -1,0 +1,133 @@
+"""Metrics of basin maps, each with the formula's reference."""
+
+import numpy as np
+import scipy.stats
+import xarray as xr
+
+from .classify import CODES, DIVERGED, NOT_CONVERGED, SADDLE
+
+
+def _labels(bmap):
+    return np.asarray(bmap["label"].values if isinstance(bmap, xr.Dataset) else bmap)
+
+
+def outcomes(bmap):
+    """Outcome names in table order: attractors 0..k-1, then the negative codes."""
+    k = bmap.sizes.get("attractor", 0) if isinstance(bmap, xr.Dataset) else \
+        int(max(_labels(bmap).max(), -1)) + 1
+    return list(range(k)) + [DIVERGED, NOT_CONVERGED, SADDLE]
+
+
+def fractions(bmap, confidence=0.95):
+    r"""Share of starts per outcome with Wilson score intervals (Wilson 1927):
+    $\hat p \pm$ the interval of $\frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n +
+    z^2/4n^2}}{1 + z^2/n}$. Returns a Dataset over ``outcome`` with ``fraction``,
+    ``low``, ``high``, ``count``. Diverged starts are an outcome like any other: no NaN.
+    """
+    lab = _labels(bmap).ravel()
+    n = lab.size
+    z = scipy.stats.norm.ppf(0.5 + confidence / 2)
+    out = outcomes(bmap)
+    count = np.array([(lab == o).sum() for o in out])
+    p = count / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return xr.Dataset({"fraction": ("outcome", p), "low": ("outcome", centre - half),
+                       "high": ("outcome", centre + half), "count": ("outcome", count)},
+                      coords={"outcome": out}, attrs={"n": n, "confidence": confidence})
+
+
+def boundary_fraction(bmap):
+    """Share of cells with a 4-neighbour of a different label."""
+    lab = _labels(bmap)
+    edge = np.zeros(lab.shape, bool)
+    dx, dy = lab[:, 1:] != lab[:, :-1], lab[1:] != lab[:-1]
+    edge[:, 1:] |= dx
+    edge[:, :-1] |= dx
+    edge[1:] |= dy
+    edge[:-1] |= dy
+    return float(edge.mean())
+
+
+def basin_entropy(bmap, box=5):
+    r"""Basin entropy $S_b$ and boundary basin entropy $S_{bb}$ (Daza et al., Sci. Rep. 6,
+    31416, 2016): cover the map with boxes of ``box`` x ``box`` cells; in box $i$ with
+    outcome shares $p_{ij}$, $S_i = -\sum_j p_{ij}\log p_{ij}$; $S_b$ is the mean of $S_i$
+    over all boxes, $S_{bb}$ over the boxes that meet a boundary ($S_i > 0$).
+    Returns ``(Sb, Sbb)``; a single basin gives ``(0, 0)``."""
+    lab = _labels(bmap)
+    ny, nx = (lab.shape[0] // box) * box, (lab.shape[1] // box) * box
+    blocks = lab[:ny, :nx].reshape(ny // box, box, nx // box, box).transpose(0, 2, 1, 3)
+    blocks = blocks.reshape(-1, box * box)
+    ent = np.zeros(len(blocks))
+    for o in np.unique(blocks):
+        p = (blocks == o).mean(1)
+        ent -= np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0.0)
+    boundary = ent > 0
+    return float(ent.mean()), float(ent[boundary].mean()) if boundary.any() else 0.0
+
+
+def uncertainty_exponent(bmap, shifts=(1, 2, 4, 8, 16)):
+    r"""Uncertainty exponent $\alpha$ by the $\epsilon$-perturbation method (Grebogi,
+    McDonald, Ott, Yorke 1983): the share $f(\epsilon)$ of starts whose outcome changes
+    when moved by $\epsilon$ scales as $\epsilon^\alpha$; the boundary's box dimension is
+    $D - \alpha$ ($D = 2$ here). On the grid, $\epsilon$ = ``shift`` cells along x and
+    y. Returns ``(alpha, eps, f)``; a smooth boundary gives $\alpha \approx 1$."""
+    lab = _labels(bmap)
+    eps, frac = [], []
+    for k in shifts:
+        if k >= min(lab.shape):
+            break
+        changed = np.concatenate([(lab[:, k:] != lab[:, :-k]).ravel(),
+                                  (lab[k:] != lab[:-k]).ravel()])
+        eps.append(k)
+        frac.append(changed.mean())
+    eps, frac = np.array(eps, float), np.array(frac)
+    ok = frac > 0
+    if ok.sum() < 2:
+        return 0.0, eps, frac  # no boundary: nothing is uncertain
+    alpha = np.polyfit(np.log(eps[ok]), np.log(frac[ok]), 1)[0]
+    return float(alpha), eps, frac
+
+
+def capture_radius(bmap):
+    """Per attractor, the largest radius r such that every start of the map within r of
+    the attractor (in R^d) returns to it: the distance to the nearest start labelled
+    otherwise, less half a cell (seed 004: "starting very close to a minimum the
+    optimizer may converge to another one"). Returns a DataArray over ``attractor``."""
+    lab = _labels(bmap)
+    pts = _points(bmap)
+    half = 0.5 * min(float(np.diff(bmap.x.values[:2])[0]), float(np.diff(bmap.y.values[:2])[0]))
+    radii = []
+    for a, pos in enumerate(bmap["attractor_x"].values):
+        other = lab != a
+        if not other.any():
+            radii.append(np.inf)
+            continue
+        d = np.sqrt(((pts[other] - pos) ** 2).sum(-1))
+        radii.append(max(0.0, d.min() - half))
+    return xr.DataArray(np.array(radii), coords={"attractor": bmap.attractor.values},
+                        dims="attractor", name="capture_radius")
+
+
+def _points(bmap):
+    xs, ys = np.meshgrid(bmap.x.values, bmap.y.values)
+    parse = lambda s: np.array([float(v) for v in s.strip("()").split(",") if v.strip()])
+    c, u, v = (parse(bmap.attrs[k]) for k in ("grid_center", "grid_u", "grid_v"))
+    return c + xs[..., None] * u + ys[..., None] * v
+
+
+def stationary_table(bmap, names=None):
+    """Percent of starts per minimum, then "Else" (not converged or a non-minimum) and
+    "Diverged", in the form of seed 002's Table 1. ``names`` label the minima."""
+    lab = _labels(bmap).ravel()
+    k = bmap.sizes.get("attractor", 0)
+    names = names or [f"min {i}" for i in range(k)]
+    row = {name: 100.0 * (lab == i).mean() for i, name in enumerate(names)}
+    row["Else"] = 100.0 * np.isin(lab, [NOT_CONVERGED, SADDLE]).mean()
+    row["Diverged"] = 100.0 * (lab == DIVERGED).mean()
+    return row
+
+
+__all__ = ["CODES", "basin_entropy", "boundary_fraction", "capture_radius", "fractions",
+           "outcomes", "stationary_table", "uncertainty_exponent"]
