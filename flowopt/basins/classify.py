@@ -27,7 +27,7 @@ def _hessian_eigs(loss, points):
     return np.asarray(eigs(jnp.asarray(points)))
 
 
-def classify(loss, final, status, attractors, radius):
+def classify(loss, final, status, attractors, radius, discover=True):
     """Labels for end points ``final`` (n, d) with ``status`` (1 converged, -1 diverged,
     -2 not converged), and the attractor table ``(positions, losses, hessian_eigs)``.
 
@@ -35,12 +35,14 @@ def classify(loss, final, status, attractors, radius):
     converged points are classified by their Hessian: not positive definite -> -3;
     positive definite -> a newly found minimum, clustered greedily within ``radius``
     and appended to the attractors (so tiles cannot disagree: this runs once, on all
-    end points). Minima with singular Hessians must be listed to be recognised.
+    end points). Minima with singular Hessians must be listed to be recognised. With
+    ``discover=False`` (noisy flows) every non-diverged end point within ``radius`` of a
+    known attractor takes its label and the others are -2.
     """
     final = np.asarray(final, float)
     known = np.zeros((0, final.shape[1])) if attractors is None else np.asarray(attractors)
     labels = np.where(status == DIVERGED, DIVERGED, NOT_CONVERGED).astype(np.int32)
-    conv = np.nonzero(status == 1)[0]
+    conv = np.nonzero(status == 1 if discover else status != DIVERGED)[0]
     if len(known) and len(conv):
         d = np.sqrt(((final[conv, None] - known[None]) ** 2).sum(-1))
         near = d.argmin(1)
@@ -48,7 +50,7 @@ def classify(loss, final, status, attractors, radius):
         labels[conv[ok]] = near[ok]
         conv = conv[~ok]
     found = []
-    if len(conv):
+    if len(conv) and discover:
         eigs = _hessian_eigs(loss, final[conv])
         scale = max(1.0, np.abs(eigs).max())
         pd = eigs.min(1) > 1e-8 * scale

@@ -261,14 +261,10 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         if progress:
             print(f"basins: {sl.stop}/{lanes} starts")
 
-    if noisy:  # no stationarity under noise: an end point near an attractor counts
-        status = np.where(status == DIVERGED, DIVERGED, 1)
-    labels, positions, losses, hess = classify(loss, final, status, attractors, radius)
-    if noisy:  # far from every known attractor: not a converged outcome
-        far_from_all = (labels >= 0) & (labels >= (0 if attractors is None else len(attractors)))
-        labels = np.where(far_from_all, NOT_CONVERGED, labels)
-        positions, losses, hess = (a[: 0 if attractors is None else len(attractors)]
-                                   for a in (positions, losses, hess))
+    # noisy flows never become stationary: an end point within `radius` of a known
+    # attractor takes its label, any other is "not converged" (no discovery under noise)
+    labels, positions, losses, hess = classify(loss, final, status, attractors, radius,
+                                               discover=not noisy)
     return _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses,
                     hess, dict(t1=float(t1), dt0=float(dt0), tol=float(tol),
                                radius=float(radius), far=float(far), tile=tile, chunk=chunk,

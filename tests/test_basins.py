@@ -1,0 +1,186 @@
+"""The basin mapper against exactly known basins and an independent reference; labels,
+tiles, stochastic maps, metrics with known answers, comparison and sweeps."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flowopt as fo
+import schemes
+
+
+def q(t, c=0.3):
+    """A tilted 1-D double well; its basins under the gradient flow are the intervals
+    split at the local maximum (the middle root of q')."""
+    return (t**2 - 1.0) ** 2 + c * t
+
+
+def separable(x):
+    return q(x[0]) + q(x[1], -0.2)
+
+
+def interior_root(c):
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, c]).real)
+    return roots  # minimum, maximum, minimum
+
+
+def test_exactly_known_basins_of_a_separable_landscape():
+    rx, ry = interior_root(0.3), interior_root(-0.2)
+    minima = np.array([[a, b] for a in (rx[0], rx[2]) for b in (ry[0], ry[2])])
+    grid = fo.Grid([[-2.0, 2.0], [-2.0, 2.0]], (101, 101))
+    bmap = fo.basins(fo.flows.GradientFlow(separable), schemes.Euler(), grid, t1=40.0,
+                     dt0=1e-3, attractors=minima)
+    xs, ys = np.meshgrid(grid.x, grid.y)
+    expected = 2 * (xs > rx[1]) + (ys > ry[1])  # index into minima above
+    wrong = bmap["label"].values != expected
+    cell = grid.cell
+    near = (np.abs(xs - rx[1]) <= cell[0]) | (np.abs(ys - ry[1]) <= cell[1])
+    print(f"{wrong.sum()} mislabelled cells, all within one cell of a boundary: "
+          f"{not (wrong & ~near).any()}")
+    assert not (wrong & ~near).any()
+    assert (bmap["label"].values >= 0).all()
+
+
+def reference_fractions(loss, n, dt, steps):
+    """Independent: hand-written vectorized explicit Euler in NumPy (float64), nearest
+    minimum within 0.1 after the budget."""
+    g = np.linspace(-6.0, 6.0, n)
+    x, y = np.meshgrid(g, g)
+    for _ in range(steps):
+        a, b = x**2 + y - 11.0, x + y**2 - 7.0
+        x, y = x - dt * (4 * x * a + 2 * b), y - dt * (2 * a + 4 * y * b)
+    ends = np.stack([x, y], -1)
+    d = np.linalg.norm(ends[..., None, :] - loss.minima, axis=-1)
+    lab = np.where(d.min(-1) < 0.1, d.argmin(-1), -2)
+    return np.array([(lab == i).mean() for i in range(4)])
+
+
+def test_himmelblau_fractions_match_an_independent_reference():
+    loss = fo.landscapes.Himmelblau()
+    grid = fo.Grid(loss.domain, (256, 256))
+    bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), grid, t1=20.0, dt0=1e-3)
+    ours = fo.fractions(bmap)["fraction"].values[:4]
+    ref = reference_fractions(loss, 256, 1e-3, 20_000)
+    print(f"fractions {ours}, reference {ref}")
+    assert np.max(np.abs(ours - ref)) <= 0.01
+    np.testing.assert_allclose(bmap["attractor_x"].values, loss.minima)  # the known minima
+    assert set(np.unique(bmap["label"].values)) == {0, 1, 2, 3}
+
+
+def test_divergent_starts_are_labelled_and_never_nan_in_fractions():
+    loss = fo.landscapes.Himmelblau()
+    bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), fo.Grid(loss.domain, 64),
+                     t1=5.0, dt0=0.05)
+    frac = fo.fractions(bmap)
+    assert float(frac["fraction"].sel(outcome=-1)) > 0.5
+    assert np.all(np.isfinite(frac["fraction"].values)) and frac["fraction"].sum() == 1.0
+    assert np.isnan(bmap["final_loss"].values[bmap["label"].values == -1]).all()
+
+
+def test_early_stop_changes_no_label():
+    loss = fo.landscapes.Himmelblau()
+    flow, grid = fo.flows.GradientFlow(loss), fo.Grid(loss.domain, 48)
+    a = fo.basins(flow, schemes.Euler(), grid, t1=10.0, dt0=1e-2)
+    b = fo.basins(flow, schemes.Euler(), grid, t1=10.0, dt0=1e-2, early_stop=False)
+    np.testing.assert_array_equal(a["label"].values, b["label"].values)
+    assert a["steps"].values.mean() < 0.3 * b["steps"].values.mean()
+
+
+def test_saddle_and_unknown_minima_are_found():
+    """A plain function (no known minima): attractors are discovered and verified; a start
+    exactly on the saddle's stable manifold ends at the saddle: -3."""
+    f = lambda x: (x[0] ** 2 - 1.0) ** 2 + x[1] ** 2
+    grid = fo.Grid([[-1.5, 1.5], [-1.0, 1.0]], (31, 21))
+    bmap = fo.basins(fo.flows.GradientFlow(f), schemes.Euler(), grid, t1=20.0, dt0=1e-2)
+    np.testing.assert_allclose(np.sort(bmap["attractor_x"].values[:, 0]), [-1.0, 1.0],
+                               atol=1e-5)
+    assert (bmap["attractor_hessian"].values > 0).all()
+    labels = bmap["label"].values
+    assert (labels[:, grid.x == 0.0] == -3).all()
+
+
+def test_stochastic_map_independent_of_tiles_and_their_order():
+    loss = fo.landscapes.Himmelblau()
+    flow = fo.flows.Langevin(loss, beta=8.0)
+    grid = fo.Grid(loss.domain, 40)
+    kw = dict(t1=2.0, dt0=1e-2, key=jax.random.key(3), replicas=4)
+    a = fo.basins(flow, schemes.Euler(), grid, tile=1024, **kw)
+    b = fo.basins(flow, schemes.Euler(), grid, tile=4096, **kw)
+    c = fo.basins(flow, schemes.Euler(), grid, tile=1600, **kw)
+    for other in (b, c):
+        np.testing.assert_array_equal(a["probability"].values, other["probability"].values)
+    prob = a["probability"].values
+    np.testing.assert_allclose(prob.sum(0), 1.0)
+    assert (a["entropy"].values >= 0).all() and a["entropy"].values.max() > 0.3
+
+
+def test_interacting_map_uses_the_consensus():
+    loss = fo.landscapes.Himmelblau()
+    flow = fo.flows.CBO(loss, drift_rate=1.0, sigma=0.7, alpha=1e3, anisotropic=True)
+    bmap = fo.basins(flow, schemes.Euler(), fo.Grid([[-4.5, 4.5], [-4.5, 4.5]], 6), t1=10.0, dt0=1e-2,
+                     key=jax.random.key(0), agents=30, spread=1.5)
+    print("CBO outcomes", bmap["label"].values)
+    assert (bmap["label"].values >= 0).mean() > 0.8
+
+
+def test_metrics_known_answers():
+    ys, xs = np.mgrid[0:200, 0:200]
+    one = np.zeros((200, 200), int)
+    half = (xs > 100).astype(int)  # a straight boundary
+    assert fo.basin_entropy(one) == (0.0, 0.0)
+    assert fo.boundary_fraction(one) == 0.0
+    assert fo.boundary_fraction(half) == pytest.approx(2 / 200)
+    sb, sbb = fo.basin_entropy(half, box=5)
+    assert sbb == pytest.approx(np.log(2), rel=0.3) and 0 < sb < 0.05
+    disc = ((xs - 100.5) ** 2 + (ys - 90.3) ** 2 < 60**2).astype(int)  # smooth curve
+    alpha, _, _ = fo.uncertainty_exponent(disc)
+    assert abs(alpha - 1.0) < 0.1
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 2, (200, 200))  # fully mixed: uncertain at every scale
+    assert fo.uncertainty_exponent(noise)[0] < 0.1
+
+
+def test_capture_radius_and_table():
+    loss = fo.landscapes.Himmelblau()
+    bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), fo.Grid(loss.domain, 64),
+                     t1=10.0, dt0=1e-2)
+    radius = fo.capture_radius(bmap).values
+    assert np.all(radius > 0.5) and np.all(radius < 6)
+    row = fo.stationary_table(bmap, names=["(3,2)", "(3.58,-1.85)", "(-2.81,3.13)",
+                                           "(-3.78,-3.28)"])
+    assert sum(row.values()) == pytest.approx(100.0) and row["Diverged"] == 0.0
+
+
+def test_compare_and_sweep():
+    loss = fo.landscapes.Himmelblau()
+    flow, grid = fo.flows.GradientFlow(loss), fo.Grid(loss.domain, 48)
+    a = fo.basins(flow, schemes.Euler(), grid, t1=10.0, dt0=1e-2)
+    b = fo.basins(flow, schemes.EulerRichardson(), grid, t1=10.0, dt0=1e-2)
+    cmp = fo.compare({"euler": a, "richardson": b})
+    agree = float(cmp["agreement"].sel(name="euler", other="richardson"))
+    assert 0.8 < agree < 1.0 and cmp["agreement"].sel(name="euler", other="euler") == 1.0
+    np.testing.assert_array_equal(cmp["disagreement"].values,
+                                  a["label"].values != b["label"].values)
+    sw = fo.sweep(flow, schemes.Euler(), grid, param="dt0", values=[1e-3, 1e-2, 1.6e-2],
+                  t1=10.0)
+    frac3 = sw["fraction"].sel(outcome=3).values
+    assert frac3[0] > 0.2 and frac3[2] < 0.01  # dt > 2/133.8: minimum 3 turns unstable
+    with pytest.raises(ValueError, match="param"):
+        fo.sweep(flow, schemes.Euler(), grid, param="nonsense", values=[1], t1=1.0, dt0=0.1)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda f, g: fo.basins(f, schemes.Euler(), g, t1=0.0, dt0=0.1), "t1"),
+    (lambda f, g: fo.basins(f, schemes.Euler(), g, t1=1.0, dt0=-0.1), "dt0"),
+    (lambda f, g: fo.basins(f, schemes.Euler(), "grid", t1=1.0, dt0=0.1), "grid"),
+    (lambda f, g: fo.basins(f, schemes.Euler(), fo.Grid.plane(np.zeros(3), [1, 0, 0],
+                            [0, 1, 0], (-1, 1), 8), t1=1.0, dt0=0.1), "grid"),
+    (lambda f, g: fo.basins(f, schemes.Euler(), g, t1=1.0, dt0=0.1, replicas=3), "replicas"),
+    (lambda f, g: fo.Grid([[1, 0], [0, 1]], 8), "bounds"),
+    (lambda f, g: fo.Grid([[0, 1], [0, 1]], 1), "shape"),
+])
+def test_bad_input(call, argument):
+    loss = fo.landscapes.Himmelblau()
+    with pytest.raises((ValueError, TypeError), match=argument):
+        call(fo.flows.GradientFlow(loss), fo.Grid(loss.domain, 8))
