@@ -1,6 +1,7 @@
 """Labels: attractor index, or a negative code (DESIGN.md): -1 diverged (non-finite, or
 left the far box), -2 not converged within t1, -3 stationary but not a minimum."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,11 +21,28 @@ def default_radius(attractors, scale):
     return min(cap, 0.5 * dist.min())
 
 
+@eqx.filter_jit
+def _eigs(loss, points):
+    return jax.vmap(lambda p: jnp.linalg.eigvalsh(jax.hessian(loss)(p)))(points)
+
+
+@jax.jit
+def _nearest(points, known):
+    """Distance to, and index of, the nearest known attractor for each point."""
+    d = jnp.sqrt(jnp.sum((points[:, None] - known[None]) ** 2, -1))
+    return d.min(1), d.argmin(1)
+
+
+@eqx.filter_jit
+def losses_at(loss, points):
+    """The loss at each row of ``points``; compiled once per loss and shape."""
+    return jax.vmap(loss)(points)
+
+
 def _hessian_eigs(loss, points):
     if len(points) == 0:
         return np.zeros((0, points.shape[1]))
-    eigs = jax.jit(jax.vmap(lambda p: jnp.linalg.eigvalsh(jax.hessian(loss)(p))))
-    return np.asarray(eigs(jnp.asarray(points)))
+    return np.asarray(_eigs(loss, jnp.asarray(points)))
 
 
 def classify(loss, final, status, attractors, radius, discover=True):
@@ -44,9 +62,9 @@ def classify(loss, final, status, attractors, radius, discover=True):
     labels = np.where(status == DIVERGED, DIVERGED, NOT_CONVERGED).astype(np.int32)
     conv = np.nonzero(status == 1 if discover else status != DIVERGED)[0]
     if len(known) and len(conv):
-        d = np.sqrt(((final[conv, None] - known[None]) ** 2).sum(-1))
-        near = d.argmin(1)
-        ok = d[np.arange(len(conv)), near] < radius
+        dist, near = (np.asarray(a) for a in _nearest(jnp.asarray(final[conv]),
+                                                     jnp.asarray(known)))
+        ok = dist < radius
         labels[conv[ok]] = near[ok]
         conv = conv[~ok]
     found = []
@@ -64,6 +82,6 @@ def classify(loss, final, status, attractors, radius, discover=True):
                 found.append(final[i])
                 labels[i] = len(known) + len(found) - 1
     positions = np.concatenate([known, np.array(found).reshape(-1, final.shape[1])])
-    losses = np.asarray(jax.vmap(loss)(jnp.asarray(positions))) if len(positions) \
+    losses = np.asarray(losses_at(loss, jnp.asarray(positions))) if len(positions) \
         else np.zeros(0)
     return labels, positions, losses, _hessian_eigs(loss, positions)

@@ -14,7 +14,7 @@ import xarray as xr
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
 from ..solve import _step_clock, _terms, solve
-from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius
+from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius, losses_at
 from .grid import Grid
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
@@ -24,6 +24,27 @@ def _outcome(flow, y):
     """Where a state ends, shape (d,): the position, or the agents' mean for ensembles."""
     x = flow.position(y)
     return jnp.mean(x, axis=0) if x.ndim == 2 else x
+
+
+@eqx.filter_jit
+def _keys(key, flat, reps, replicated):
+    """Start i, replica r: fold_in(fold_in(key, i), r) (just fold_in(key, i) for one run),
+    whatever the tile it falls in."""
+    one = lambda i, r: jax.random.fold_in(jax.random.fold_in(key, i), r) if replicated \
+        else jax.random.fold_in(key, i)
+    return jax.vmap(one)(flat, reps)
+
+
+@eqx.filter_jit
+def _outcomes(flow, ys):
+    return jax.vmap(lambda y: _outcome(flow, y))(ys)
+
+
+@eqx.filter_jit
+def _init_lanes(stepper, points, keys):
+    return jax.vmap(stepper.init)(points, keys)
+
+
 
 
 class _Stepper(eqx.Module):
@@ -71,6 +92,15 @@ class _Stepper(eqx.Module):
         return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
 
     @eqx.filter_jit
+    def run_fixed(self, ys, states, keys):
+        """All ``chunk`` steps at once (a static trip count), then one check."""
+        step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
+        ys, states = jax.lax.fori_loop(0, self.chunk, lambda k, c: step(c[0], c[1], keys, k),
+                                       (ys, states))
+        conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, self.chunk)
+        return ys, states, conv, div
+
+    @eqx.filter_jit
     def advance(self, ys, states, keys, active, done, s, s_end, compact_below, early):
         def chunk(carry):
             ys, states, active, done, s = carry
@@ -94,7 +124,7 @@ class _Stepper(eqx.Module):
 def _run_tile(stepper, points, keys, n_steps, early_stop):
     """Integrate one tile; returns end points, steps and status (1, -1, -2) per start."""
     n = len(points)
-    ys, states = jax.vmap(stepper.init)(jnp.asarray(points), keys)
+    ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
     final = np.zeros((n, stepper.center.shape[0]))
     steps = np.full(n, n_steps)
     status = np.full(n, NOT_CONVERGED)
@@ -102,7 +132,12 @@ def _run_tile(stepper, points, keys, n_steps, early_stop):
     active = jnp.ones(n, bool)
     done = jnp.zeros(n, jnp.int32)
     s = 0
-    outcome = jax.jit(jax.vmap(lambda y: _outcome(stepper.flow, y)))
+    if not early_stop:  # fixed budget
+        ys, states, conv, div = stepper.run_fixed(ys, states, keys)
+        final[:] = np.asarray(_outcomes(stepper.flow, ys))
+        div, conv = np.asarray(div), np.asarray(conv)
+        status[:] = np.where(div, DIVERGED, np.where(conv, 1, NOT_CONVERGED))
+        return final, steps, status
     while True:
         ys, states, active, done, s_dev = stepper.advance(
             ys, states, keys, active, done, jnp.asarray(s), jnp.asarray(n_steps),
@@ -110,7 +145,8 @@ def _run_tile(stepper, points, keys, n_steps, early_stop):
             jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0),
             jnp.asarray(early_stop))
         s = int(s_dev)
-        pos, act, ds = np.asarray(outcome(ys)), np.asarray(active), np.asarray(done)
+        pos, act, ds = np.asarray(_outcomes(stepper.flow, ys)), np.asarray(active), \
+            np.asarray(done)
         real = lanes >= 0
         fin = real & (ds != 0)
         final[lanes[fin]] = pos[fin]
@@ -119,10 +155,6 @@ def _run_tile(stepper, points, keys, n_steps, early_stop):
         left = real & act
         if s >= n_steps or not left.any():
             final[lanes[left]] = pos[left]
-            if not early_stop:  # fixed budget: classify the end state
-                conv, _ = jax.vmap(stepper.check, in_axes=(0, 0, None))(ys, keys, s)
-                ok = left & np.asarray(conv)
-                status[lanes[ok]] = 1
             return final, steps, status
         keep = np.nonzero(left)[0]
         size = _MIN_LANES
@@ -163,7 +195,7 @@ def _starts(flow, grid, agents, spread, key):
 
 
 def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
-           attractors=None, tol=None, radius=None, tile=65_536, chunk=64, early_stop=True,
+           attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
            agents=None, spread=0.1, far=None, max_steps=None, progress=False):
     """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
 
@@ -241,19 +273,22 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     reps = np.tile(np.arange(replicas), n)
     dtype = jnp.result_type(float)
     clock, n_steps = _step_clock(0.0, float(t1), float(dt0), dtype)
+    # a Python-float step is a compile-time constant: XLA folds it into the update
+    clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
+    early = early_stop and not noisy
+    # without early stop nothing is decided before t1: one chunk, no intermediate checks
     stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(far), float(tol),
-                       chunk, noisy)
+                       chunk if early else n_steps, noisy)
     final = np.zeros((lanes, grid.dim))
     steps = np.zeros(lanes, int)
     status = np.zeros(lanes, int)
     for start in range(0, lanes, tile):
         sl = slice(start, min(lanes, start + tile))
-        keys = jax.vmap(lambda i, r: jax.random.fold_in(jax.random.fold_in(key, i), r)
-                        if replicas > 1 else jax.random.fold_in(key, i))(
-            jnp.asarray(flat[sl]), jnp.asarray(reps[sl]))
+        keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
+            if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
         pts = starts[flat[sl]]
         if controller is None:
-            out = _run_tile(stepper, pts, keys, n_steps, early_stop and not noisy)
+            out = _run_tile(stepper, pts, keys, n_steps, early)
         else:
             out = _solve_tile(flow, scheme, pts, keys, t1, dt0, controller, tol,
                               max_steps or 16_384, center, far)
@@ -290,7 +325,7 @@ def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, loss
     else:
         mode = lab[:, 0]
     final_x = fin[:, 0]
-    final_loss = np.asarray(jax.vmap(loss)(jnp.asarray(np.nan_to_num(final_x))))
+    final_loss = np.asarray(losses_at(loss, jnp.asarray(np.nan_to_num(final_x))))
     final_loss = np.where(np.all(np.isfinite(final_x), 1) & (mode != DIVERGED), final_loss,
                           np.nan)
     data = {
