@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+import schemes
+
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
 from ..solve import _step_clock, _terms, solve
@@ -168,8 +170,106 @@ def _run_tile(stepper, points, keys, n_steps, early_stop):
         done = jnp.zeros(size, jnp.int32)
 
 
+class _Controlled(eqx.Module):
+    """Energy-controlled lanes in lockstep: every trial advances all lanes by one step of
+    their own size; the controller's own ``adapt_step_size`` (vmapped) accepts or rejects
+    per lane. Chunks of trials, convergence checks and masking as for fixed steps."""
+
+    flow: AbstractFlow
+    seen: AbstractFlow
+    terms: object
+    scheme: diffrax.AbstractSolver
+    controller: object
+    center: jax.Array
+    far: float
+    tol: float
+    t1: float
+    chunk: int = eqx.field(static=True)
+
+    def init(self, x0, dt0):
+        y0 = self.seen.init(x0)
+        t0 = jnp.zeros((), jnp.result_type(float))
+        t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
+        return y0, t0, jnp.minimum(t_next, self.t1), cstate
+
+    def trial(self, y, t, t_next, cstate):
+        y1, err, _, _, _ = self.scheme.step(self.terms, t, t_next, y, None,
+                                            self.scheme.init(self.terms, t, t_next, y, None),
+                                            False)
+        keep, t_new, t_next_new, _, cstate, result = self.controller.adapt_step_size(
+            t, t_next, y, y1, None, err, None, cstate)
+        y = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), y1, y)
+        failed = result != diffrax.RESULTS.successful
+        return y, t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
+
+    def check(self, y, t):
+        x = _outcome(self.seen, y)
+        diverged = ~jnp.all(jnp.isfinite(x)) | (jnp.max(jnp.abs(x - self.center)) > self.far)
+        g = jnp.max(jnp.abs(self.seen.grad(x)))
+        speed = jnp.max(jnp.abs(self.seen.position(self.seen.drift(t, y, None))))
+        return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
+
+    @eqx.filter_jit
+    def run(self, x0s, dt0, max_trials):
+        # structure of arrays: lanes on the last axis (XLA:CPU reduces a trailing size-d
+        # axis slowly; DESIGN.md)
+        soa = dict(in_axes=-1, out_axes=-1)
+        y, t, t_next, cstate = jax.vmap(self.init, in_axes=(-1, None), out_axes=-1)(x0s.T, dt0)
+        n = x0s.shape[0]
+        active = jnp.ones(n, bool)
+        trials = jnp.zeros(n, jnp.int32)
+        code = jnp.zeros(n, jnp.int32)  # 1 converged, -1 diverged, 2 stopped (floor / t1)
+
+        def chunk(carry):
+            y, t, t_next, cstate, active, trials, code, k = carry
+
+            def body(_, c):
+                y, t, t_next, cstate, stuck = c
+                y2, t2, tn2, cs2, failed = jax.vmap(self.trial, **soa)(y, t, t_next, cstate)
+                move = active & ~stuck
+                pick = lambda a, b: jnp.where(move, a, b)
+                y = jax.tree_util.tree_map(pick, y2, y)
+                cstate = jax.tree_util.tree_map(pick, cs2, cstate)
+                return (y, jnp.where(move, t2, t), jnp.where(move, tn2, t_next), cstate,
+                        stuck | (move & (failed | (t2 >= self.t1))))
+
+            y, t, t_next, cstate, stuck = jax.lax.fori_loop(
+                0, self.chunk, body, (y, t, t_next, cstate, jnp.zeros(n, bool)))
+            conv, div = jax.vmap(self.check, **soa)(y, t)
+            new_code = jnp.where(div, -1, jnp.where(conv, 1, jnp.where(stuck, 2, 0)))
+            finished = active & (new_code != 0)
+            code = jnp.where(finished, new_code, code)
+            trials = jnp.where(active, trials + self.chunk, trials)
+            return y, t, t_next, cstate, active & ~finished, trials, code, k + self.chunk
+
+        def more(carry):
+            return jnp.any(carry[4]) & (carry[7] < max_trials)
+
+        y, t, _, _, active, trials, code, _ = jax.lax.while_loop(
+            more, chunk, (y, t, t_next, cstate, active, trials, code, jnp.asarray(0)))
+        return jax.vmap(lambda z: _outcome(self.seen, z), in_axes=-1)(y), trials, code
+
+
+def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, center, far,
+                     chunk):
+    """Energy control over a tile (see :class:`_Controlled`); returns end points, trials
+    and status."""
+    terms, seen = _terms(flow, scheme, None, None, None)
+    if isinstance(controller, schemes.EnergyController):
+        controller = eqx.tree_at(
+            lambda c: (c.energy, c.dissipation), controller,
+            (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
+            is_leaf=lambda v: v is None)
+    runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
+                         float(far), float(tol), float(t1), chunk)
+    pos, trials, code = runner.run(jnp.asarray(points), jnp.asarray(dt0), max_steps)
+    code = np.asarray(code)
+    status = np.where(code == -1, DIVERGED, np.where(code == 1, 1, NOT_CONVERGED))
+    return np.asarray(pos), np.asarray(trials), status
+
+
 def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps, center, far):
-    """Adaptive control (energy or error): one ``fo.solve`` per start, vectorized. Each
+    """Error control (diffrax controllers): one ``fo.solve`` per start, vectorized. Each
     lane runs its own while loop, so this path is slower per step than fixed steps."""
     sol = jax.vmap(lambda x0, k: solve(flow, scheme, x0, t1=t1, dt0=dt0, controller=controller,
                                        gtol=tol, key=k, max_steps=max_steps))(
@@ -289,6 +389,9 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         pts = starts[flat[sl]]
         if controller is None:
             out = _run_tile(stepper, pts, keys, n_steps, early)
+        elif isinstance(controller, schemes.EnergyController) and not noisy:
+            out = _controlled_tile(flow, scheme, pts, t1, dt0, controller, tol,
+                                   max_steps or 16_384, center, far, chunk)
         else:
             out = _solve_tile(flow, scheme, pts, keys, t1, dt0, controller, tol,
                               max_steps or 16_384, center, far)
