@@ -30,11 +30,11 @@ def test_readme_starts_with_the_two_commands():
 
 def test_main_job_writes_its_figures(tmp_path):
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "flowopt", "--out", str(out), "--t1", "5"],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "flowopt", "--out", str(out), "--t1", "5",
+                          "--n", "48"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    assert "minimum" in run.stdout
-    for name in ("trajectories.png", "energies.png"):
+    assert "boundary fraction" in run.stdout and "min 0" in run.stdout
+    for name in ("basins.png", "compare.png"):
         assert (out / name).stat().st_size > 20_000
 
 
