@@ -6,7 +6,8 @@ Fixed-step gradient descent (explicit Euler) on a Himmelblau grid, float32 by de
   including classification;
 * a hand-fused ``jax.lax.fori_loop`` Euler over the same grid, fixed budget, no
   classification;
-* ``scipy.integrate.solve_ivp`` (RK45) per start on a subset, extrapolated.
+* ``scipy.integrate.solve_ivp`` (RK45) per start on a subset, extrapolated;
+* an energy-controlled map: cost per trial step against a fixed step's.
 
 Prints start*steps per second and the ratios. ``--memory 2048`` instead measures the peak
 resident memory of a 2048^2 map in a fresh process.
@@ -94,6 +95,16 @@ def main(argv=None):
           f"{t_scipy / t_fixed:.0f}x faster")
     same = (bmap["label"].values == emap["label"].values).mean()
     print(f"  labels agree between fixed budget and early stop: {same:.4%}")
+
+    energy = lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=100 * args.dt,
+                               controller=schemes.EnergyController(), chunk=16)
+    energy()
+    t_energy, cmap = best_of(energy, repeat=2)
+    trials = float(cmap["steps"].values.sum())
+    per_trial, per_step = t_energy / trials, t_fixed / work
+    print(f"  energy-controlled map (dt0 = {100 * args.dt:g}): {trials:.3g} trials in "
+          f"{t_energy:.3f} s, {per_trial * 1e9:.2f} ns per start*trial vs "
+          f"{per_step * 1e9:.2f} ns per fixed start*step: {per_trial / per_step:.1f}x")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def test_stochastic_map_independent_of_tiles_and_their_order():
     a = fo.basins(flow, schemes.Euler(), grid, tile=1024, **kw)
     b = fo.basins(flow, schemes.Euler(), grid, tile=4096, **kw)
     c = fo.basins(flow, schemes.Euler(), grid, tile=1600, **kw)
-    for other in (b, c):
+    d = fo.basins(flow, schemes.Euler(), grid, tile=1024, tile_order=[6, 2, 0, 5, 1, 4, 3],
+                  **kw)  # 1600 starts x 4 replicas = 6400 lanes: 7 tiles of 1024
+    for other in (b, c, d):
         np.testing.assert_array_equal(a["probability"].values, other["probability"].values)
     prob = a["probability"].values
     np.testing.assert_allclose(prob.sum(0), 1.0)

@@ -296,11 +296,15 @@ def _starts(flow, grid, agents, spread, key):
 
 def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
            attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
-           agents=None, spread=0.1, far=None, max_steps=None, progress=False):
+           agents=None, spread=0.1, far=None, max_steps=None, tile_order=None,
+           progress=False):
     """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
 
-    Every start is integrated with fixed steps ``dt0`` up to ``t1`` (or with
-    ``controller``, one adaptive solve per start). A start has converged once
+    Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
+    ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
+    each per iteration (on XLA:CPU a trial currently costs far more than a fixed step:
+    see benchmarks/basins_throughput.py); other diffrax controllers run one adaptive
+    solve per start. A start has converged once
     ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
     float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
     ``early_stop`` it then stops costing work); it has diverged once its position is
@@ -309,7 +313,8 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     ``radius``: ``attractors`` if given, else the landscape's known minima; other
     stationary points are classified by their Hessian (-3 if not a minimum; new minima
     are found, clustered and appended). Stochastic flows run to ``t1`` with ``replicas``
-    runs per start, keyed ``fold_in(fold_in(key, flat_index), replica)``; interacting
+    runs per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does
+    not depend on ``tile`` or on ``tile_order`` (the order tiles are computed in); interacting
     flows start ``agents`` agents around each grid point (``spread``).
 
     Returns an ``xarray.Dataset`` with dims ``(y, x)``: ``label`` (attractor index, or
@@ -382,8 +387,13 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     final = np.zeros((lanes, grid.dim))
     steps = np.zeros(lanes, int)
     status = np.zeros(lanes, int)
-    for start in range(0, lanes, tile):
-        sl = slice(start, min(lanes, start + tile))
+    n_tiles = -(-lanes // tile)
+    order = range(n_tiles) if tile_order is None else list(tile_order)
+    if sorted(order) != list(range(n_tiles)):
+        raise ValueError(f"basins(tile_order={tile_order!r}): give each of the {n_tiles} tile "
+                         "indices once.")
+    for done_tiles, index in enumerate(order, 1):
+        sl = slice(index * tile, min(lanes, (index + 1) * tile))
         keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
             if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
         pts = starts[flat[sl]]
@@ -397,7 +407,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
                               max_steps or 16_384, center, far)
         final[sl], steps[sl], status[sl] = out
         if progress:
-            print(f"basins: {sl.stop}/{lanes} starts")
+            print(f"basins: tile {done_tiles}/{n_tiles}")
 
     # noisy flows never become stationary: an end point within `radius` of a known
     # attractor takes its label, any other is "not converged" (no discovery under noise)
