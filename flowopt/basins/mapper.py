@@ -102,58 +102,80 @@ class _Stepper(eqx.Module):
         conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, self.chunk)
         return ys, states, conv, div
 
+    lane_axis = 0
+
+    def start(self, points, keys):
+        ys, states = _init_lanes(self, points, keys)
+        return ys, states, keys
+
+    def outcome(self, lanes):
+        return _outcomes(self.flow, lanes[0])
+
     @eqx.filter_jit
-    def advance(self, ys, states, keys, active, done, s, s_end, compact_below, early):
+    def advance(self, lanes, active, done, code, s, s_end, compact_below):
+        ys, states, keys = lanes
+
         def chunk(carry):
-            ys, states, active, done, s = carry
+            ys, states, active, done, code, s = carry
             count = jnp.minimum(self.chunk, s_end - s)
             step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
             ys, states = jax.lax.fori_loop(
                 0, count, lambda k, c: step(c[0], c[1], keys, s + k), (ys, states))
             s = s + count
             conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, s)
-            newly = active & (div | (conv & early))
-            done = jnp.where(newly, jnp.where(div, -s, s), done)
-            return ys, states, active & ~newly, done, s
+            newly = active & (div | conv)
+            done = jnp.where(newly, s, done)
+            code = jnp.where(newly, jnp.where(div, DIVERGED, 1), code)
+            return ys, states, active & ~newly, done, code, s
 
         def more(carry):
             n_active = jnp.sum(carry[2])
-            return (carry[4] < s_end) & (n_active > 0) & (~early | (n_active >= compact_below))
+            return (carry[5] < s_end) & (n_active > 0) & (n_active >= compact_below)
 
-        return jax.lax.while_loop(more, chunk, (ys, states, active, done, s))
+        ys, states, active, done, code, s = jax.lax.while_loop(
+            more, chunk, (ys, states, active, done, code, s))
+        return (ys, states, keys), active, done, code, s
 
 
-def _run_tile(stepper, points, keys, n_steps, early_stop):
-    """Integrate one tile; returns end points, steps and status (1, -1, -2) per start."""
-    n = len(points)
+def _run_fixed(stepper, points, keys, n_steps):
+    """Fixed budget, no early stop: every start takes all steps; returns end points,
+    steps and status (1, -1, -2) per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
-    final = np.zeros((n, stepper.center.shape[0]))
+    ys, states, conv, div = stepper.run_fixed(ys, states, keys)
+    div, conv = np.asarray(div), np.asarray(conv)
+    status = np.where(div, DIVERGED, np.where(conv, 1, NOT_CONVERGED))
+    return np.asarray(_outcomes(stepper.flow, ys)), np.full(len(points), n_steps), status
+
+
+def _drive(runner, points, keys, n_steps):
+    """Run a tile in chunks until every start has converged, diverged or stopped, or the
+    budget is spent. Finished lanes are masked; once only a quarter of the lanes still
+    run, they are compacted into a smaller batch (sizes 1024 * 4^k: few compilations),
+    so the work follows the starts that are left. ``runner`` gives ``start``,
+    ``advance``, ``outcome`` and its ``lane_axis``. Returns end points, steps (or
+    trials) and status (1, -1, -2) per start."""
+    n = len(points)
+    state = runner.start(jnp.asarray(points), keys)
+    final = np.zeros((n, runner.center.shape[0]))
     steps = np.full(n, n_steps)
     status = np.full(n, NOT_CONVERGED)
     lanes = np.arange(n)  # original index of each lane; -1 for padding
     active = jnp.ones(n, bool)
     done = jnp.zeros(n, jnp.int32)
+    code = jnp.zeros(n, jnp.int32)
     s = 0
-    if not early_stop:  # fixed budget
-        ys, states, conv, div = stepper.run_fixed(ys, states, keys)
-        final[:] = np.asarray(_outcomes(stepper.flow, ys))
-        div, conv = np.asarray(div), np.asarray(conv)
-        status[:] = np.where(div, DIVERGED, np.where(conv, 1, NOT_CONVERGED))
-        return final, steps, status
     while True:
-        ys, states, active, done, s_dev = stepper.advance(
-            ys, states, keys, active, done, jnp.asarray(s), jnp.asarray(n_steps),
-            # stop for compaction once a quarter of the lanes runs, unless already minimal
-            jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0),
-            jnp.asarray(early_stop))
+        state, active, done, code, s_dev = runner.advance(
+            state, active, done, code, jnp.asarray(s), jnp.asarray(n_steps),
+            jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0))
         s = int(s_dev)
-        pos, act, ds = np.asarray(_outcomes(stepper.flow, ys)), np.asarray(active), \
-            np.asarray(done)
+        pos, act = np.asarray(runner.outcome(state)), np.asarray(active)
+        ds, cs = np.asarray(done), np.asarray(code)
         real = lanes >= 0
-        fin = real & (ds != 0)
+        fin = real & ~act
         final[lanes[fin]] = pos[fin]
-        steps[lanes[fin]] = np.abs(ds[fin])
-        status[lanes[fin]] = np.where(ds[fin] < 0, DIVERGED, 1)
+        steps[lanes[fin]] = ds[fin]
+        status[lanes[fin]] = np.where(cs[fin] == 0, NOT_CONVERGED, cs[fin])
         left = real & act
         if s >= n_steps or not left.any():
             final[lanes[left]] = pos[left]
@@ -162,12 +184,13 @@ def _run_tile(stepper, points, keys, n_steps, early_stop):
         size = _MIN_LANES
         while size < len(keep):
             size *= 4
-        idx = np.concatenate([keep, np.full(size - len(keep), keep[0])])
-        take = lambda a: a[jnp.asarray(idx)]
-        ys, states, keys = (jax.tree_util.tree_map(take, t) for t in (ys, states, keys))
+        idx = jnp.asarray(np.concatenate([keep, np.full(size - len(keep), keep[0])]))
+        state = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=runner.lane_axis),
+                                       state)
         lanes = np.concatenate([lanes[keep], np.full(size - len(keep), -1)])
         active = jnp.asarray(lanes >= 0)
         done = jnp.zeros(size, jnp.int32)
+        code = jnp.zeros(size, jnp.int32)
 
 
 class _Controlled(eqx.Module):
@@ -184,6 +207,7 @@ class _Controlled(eqx.Module):
     far: float
     tol: float
     t1: float
+    dt0: jax.Array
     chunk: int = eqx.field(static=True)
 
     def init(self, x0, dt0):
@@ -209,45 +233,48 @@ class _Controlled(eqx.Module):
         speed = jnp.max(jnp.abs(self.seen.position(self.seen.drift(t, y, None))))
         return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
 
+    lane_axis = -1  # structure of arrays: XLA:CPU reduces a trailing size-d axis slowly
+
     @eqx.filter_jit
-    def run(self, x0s, dt0, max_trials):
-        # structure of arrays: lanes on the last axis (XLA:CPU reduces a trailing size-d
-        # axis slowly; DESIGN.md)
+    def start(self, points, keys):
+        del keys
+        return jax.vmap(self.init, in_axes=(-1, None), out_axes=-1)(points.T, self.dt0)
+
+    @eqx.filter_jit
+    def outcome(self, lanes):
+        return jax.vmap(lambda z: _outcome(self.seen, z), in_axes=-1)(lanes[0])
+
+    @eqx.filter_jit
+    def advance(self, lanes, active, done, code, k, k_end, compact_below):
         soa = dict(in_axes=-1, out_axes=-1)
-        y, t, t_next, cstate = jax.vmap(self.init, in_axes=(-1, None), out_axes=-1)(x0s.T, dt0)
-        n = x0s.shape[0]
-        active = jnp.ones(n, bool)
-        trials = jnp.zeros(n, jnp.int32)
-        code = jnp.zeros(n, jnp.int32)  # 1 converged, -1 diverged, 2 stopped (floor / t1)
 
         def chunk(carry):
-            y, t, t_next, cstate, active, trials, code, k = carry
+            (y, t, t_next, cstate), active, done, code, k = carry
 
             def body(_, c):
                 y, t, t_next, cstate, stuck = c
                 y2, t2, tn2, cs2, failed = jax.vmap(self.trial, **soa)(y, t, t_next, cstate)
                 move = active & ~stuck
                 pick = lambda a, b: jnp.where(move, a, b)
-                y = jax.tree_util.tree_map(pick, y2, y)
-                cstate = jax.tree_util.tree_map(pick, cs2, cstate)
-                return (y, jnp.where(move, t2, t), jnp.where(move, tn2, t_next), cstate,
+                return (jax.tree_util.tree_map(pick, y2, y), pick(t2, t), pick(tn2, t_next),
+                        jax.tree_util.tree_map(pick, cs2, cstate),
                         stuck | (move & (failed | (t2 >= self.t1))))
 
             y, t, t_next, cstate, stuck = jax.lax.fori_loop(
-                0, self.chunk, body, (y, t, t_next, cstate, jnp.zeros(n, bool)))
+                0, self.chunk, body, (y, t, t_next, cstate, jnp.zeros_like(active)))
+            k = k + self.chunk
             conv, div = jax.vmap(self.check, **soa)(y, t)
-            new_code = jnp.where(div, -1, jnp.where(conv, 1, jnp.where(stuck, 2, 0)))
-            finished = active & (new_code != 0)
-            code = jnp.where(finished, new_code, code)
-            trials = jnp.where(active, trials + self.chunk, trials)
-            return y, t, t_next, cstate, active & ~finished, trials, code, k + self.chunk
+            new = jnp.where(div, DIVERGED, jnp.where(conv, 1, jnp.where(stuck, NOT_CONVERGED, 0)))
+            finished = active & (new != 0)
+            code = jnp.where(finished, new, code)
+            done = jnp.where(finished, k, done)
+            return (y, t, t_next, cstate), active & ~finished, done, code, k
 
         def more(carry):
-            return jnp.any(carry[4]) & (carry[7] < max_trials)
+            n_active = jnp.sum(carry[1])
+            return (carry[4] < k_end) & (n_active > 0) & (n_active >= compact_below)
 
-        y, t, _, _, active, trials, code, _ = jax.lax.while_loop(
-            more, chunk, (y, t, t_next, cstate, active, trials, code, jnp.asarray(0)))
-        return jax.vmap(lambda z: _outcome(self.seen, z), in_axes=-1)(y), trials, code
+        return jax.lax.while_loop(more, chunk, (lanes, active, done, code, k))
 
 
 def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, center, far,
@@ -261,11 +288,8 @@ def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, 
             (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
             is_leaf=lambda v: v is None)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
-                         float(far), float(tol), float(t1), chunk)
-    pos, trials, code = runner.run(jnp.asarray(points), jnp.asarray(dt0), max_steps)
-    code = np.asarray(code)
-    status = np.where(code == -1, DIVERGED, np.where(code == 1, 1, NOT_CONVERGED))
-    return np.asarray(pos), np.asarray(trials), status
+                         float(far), float(tol), float(t1), jnp.asarray(dt0), chunk)
+    return _drive(runner, points, None, max_steps)
 
 
 def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps, center, far):
@@ -398,7 +422,8 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
             if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
         pts = starts[flat[sl]]
         if controller is None:
-            out = _run_tile(stepper, pts, keys, n_steps, early)
+            out = _drive(stepper, pts, keys, n_steps) if early else \
+                _run_fixed(stepper, pts, keys, n_steps)
         elif isinstance(controller, schemes.EnergyController) and not noisy:
             out = _controlled_tile(flow, scheme, pts, t1, dt0, controller, tol,
                                    max_steps or 16_384, center, far, chunk)

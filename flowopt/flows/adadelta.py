@@ -3,7 +3,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .base import AbstractPartitionedFlow, check_positive
+from .base import AbstractPartitionedFlow, check_positive, total
 
 
 class Adadelta(AbstractPartitionedFlow):
@@ -61,4 +61,4 @@ class Adadelta(AbstractPartitionedFlow):
 
     def dissipation(self, t, y, args):
         g, delta = self._step(y)
-        return -jnp.sum(g * delta)
+        return -total(g * delta)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._bias import corrected, correction
-from .base import AbstractPartitionedFlow, check_positive
+from .base import AbstractPartitionedFlow, check_positive, total
 
 
 class Adam(AbstractPartitionedFlow):
@@ -86,11 +86,11 @@ class Adam(AbstractPartitionedFlow):
         _, _, denom = self._moments(t, x, m, v)
         c1 = correction(self._rates[0], t)
         safe = jnp.where(c1 > 0, c1, 1.0)
-        kinetic = jnp.where(c1 > 0, jnp.sum(m**2 / denom) / (2 * self.a * safe), 0.0)
+        kinetic = jnp.where(c1 > 0, total(m**2 / denom) / (2 * self.a * safe), 0.0)
         return self.loss(x) + kinetic
 
     def dissipation(self, t, y, args):
         x, (m, v) = y
         g, _, denom = self._moments(0.0, x, m, v)  # S at t = 0, from the limit v_hat
-        at_start = self.a / (2 * self._rates[0]) * jnp.sum(g**2 / denom)
+        at_start = self.a / (2 * self._rates[0]) * total(g**2 / denom)
         return jnp.where(jnp.asarray(t) > 0, super().dissipation(t, y, args), at_start)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._bias import corrected
-from .base import AbstractPartitionedFlow, check_positive
+from .base import AbstractPartitionedFlow, check_positive, total
 
 
 class RMSProp(AbstractPartitionedFlow):
@@ -71,4 +71,4 @@ class RMSProp(AbstractPartitionedFlow):
 
     def dissipation(self, t, y, args):
         g, denom = self._scale(t, *y)
-        return jnp.sum(g**2 / denom)
+        return total(g**2 / denom)
