@@ -9,7 +9,6 @@ import time
 
 import diffrax
 import jax
-import jax.numpy as jnp
 
 import flowopt as fo
 import schemes

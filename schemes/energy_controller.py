@@ -3,7 +3,6 @@
 from collections.abc import Callable
 
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu

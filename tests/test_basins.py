@@ -2,7 +2,6 @@
 tiles, stochastic maps, metrics with known answers, comparison and sweeps."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
