@@ -175,7 +175,7 @@ def _terms(flow, scheme, clock, bm=None, key=None):
     """The diffrax term for ``scheme``, and the flow as the scheme will see it."""
     timed = lambda fn: _timed(clock, fn)
     multiscale = isinstance(scheme, schemes.HMM)
-    if multiscale != isinstance(flow, AbstractMultiscaleFlow) and multiscale:
+    if multiscale and not isinstance(flow, AbstractMultiscaleFlow):
         raise ValueError(
             f"solve(scheme=HMM()): HMM averages over a fast part, and {type(flow).__name__} "
             "has no slow/fast split. Use it with fo.flows.Homogenized or "
@@ -237,6 +237,22 @@ def _saveat(saveat, t0, t1, to_solver=lambda t: t):
     )
 
 
+def stationary(seen, t, y, args, tol):
+    """Whether the gradient at the position and the velocity ``x'`` are both <= ``tol``
+    (max norm): the stopping test of ``gtol`` and of the basin mapper."""
+    x, speed = seen.position(y), seen.position(seen.drift(t, y, args))
+    return (jnp.max(jnp.abs(seen.grad(x))) <= tol) & (jnp.max(jnp.abs(speed)) <= tol)
+
+
+def bind_energy(controller, seen):
+    """An EnergyController with the flow's energy and dissipation filled in where the
+    user gave none."""
+    return eqx.tree_at(
+        lambda c: (c.energy, c.dissipation), controller,
+        (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
+        is_leaf=lambda v: v is None)
+
+
 def _unsafe(terms):
     leaves = jax.tree_util.tree_leaves(
         terms, is_leaf=lambda v: isinstance(v, diffrax.UnsafeBrownianPath))
@@ -248,14 +264,12 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
                args, progress, gtol, clock, t_stop):
     physical = (lambda s: s) if clock is None else clock.time
 
-    def stationary(s, y, args):
-        if gtol is None:
-            return jnp.asarray(False)
-        x, speed = seen.position(y), seen.position(seen.drift(physical(s), y, args))
-        return (jnp.max(jnp.abs(seen.grad(x))) <= gtol) & (jnp.max(jnp.abs(speed)) <= gtol)
+    def settled(s, y, args):
+        return jnp.asarray(False) if gtol is None else stationary(seen, physical(s), y, args,
+                                                                  gtol)
 
     def stop(s, y, args, **kwargs):
-        done = stationary(s, y, args)
+        done = settled(s, y, args)
         if t_stop is not None:  # on the step clock, compare step counts (no rounding)
             done = done | (physical(s) >= t_stop if clock is None
                            else s + 0.5 >= (t_stop - clock.t0) / clock.dt)
@@ -278,7 +292,7 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
     last = jax.tree_util.tree_map(lambda leaf: leaf[0], final_y)
     stats = {k: sol.stats[k] for k in ("num_steps", "num_accepted_steps",
                                         "num_rejected_steps")}
-    converged = (sol.result == diffrax.RESULTS.event_occurred) & stationary(
+    converged = (sol.result == diffrax.RESULTS.event_occurred) & settled(
         sol.ts[1][0], last, args)
     return Solution(x=seen.position(last), y=last, t=final_t[0], ts=ts, xs=xs, ys=ys,
                     energies=energies, stats=stats, result=sol.result, converged=converged)
@@ -384,11 +398,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         if dt0 is None:
             raise ValueError("solve(dt0=None): the energy controller needs a first trial "
                              "step; pass dt0 (it may be large: rejections shrink it).")
-        controller = eqx.tree_at(
-            lambda c: (c.energy, c.dissipation), controller,
-            (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
-            is_leaf=lambda v: v is None,
-        )
+        controller = bind_energy(controller, seen)
     elif not isinstance(controller, diffrax.AbstractStepSizeController):
         raise TypeError(f"solve(controller={controller!r}): controller must be None, "
                         "schemes.EnergyController() or a diffrax step-size controller.")

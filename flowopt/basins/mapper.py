@@ -15,11 +15,16 @@ import schemes
 
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
-from ..solve import _step_clock, _terms, solve
+from ..solve import _step_clock, _terms, bind_energy, solve, stationary
 from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius, losses_at
 from .grid import Grid
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
+
+
+def _diverged(x, center, far):
+    """Non-finite, or beyond ``far`` (max norm) from ``center``; over the last axis."""
+    return ~jnp.all(jnp.isfinite(x), -1) | (jnp.max(jnp.abs(x - center), -1) > far)
 
 
 def _outcome(flow, y):
@@ -85,13 +90,10 @@ class _Stepper(eqx.Module):
     def check(self, y, key, s):
         """(converged, diverged) of one lane; noisy flows never count as converged."""
         _, seen = self._terms(key, y)
-        x = _outcome(seen, y)
-        diverged = ~jnp.all(jnp.isfinite(x)) | (jnp.max(jnp.abs(x - self.center)) > self.far)
+        diverged = _diverged(_outcome(seen, y), self.center, self.far)
         if self.noisy:
             return jnp.asarray(False), diverged
-        g = jnp.max(jnp.abs(seen.grad(x)))
-        speed = jnp.max(jnp.abs(seen.position(seen.drift(self.clock.time(s), y, None))))
-        return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
+        return ~diverged & stationary(seen, self.clock.time(s), y, None, self.tol), diverged
 
     @eqx.filter_jit
     def run_fixed(self, ys, states, keys):
@@ -227,11 +229,8 @@ class _Controlled(eqx.Module):
         return y, t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
 
     def check(self, y, t):
-        x = _outcome(self.seen, y)
-        diverged = ~jnp.all(jnp.isfinite(x)) | (jnp.max(jnp.abs(x - self.center)) > self.far)
-        g = jnp.max(jnp.abs(self.seen.grad(x)))
-        speed = jnp.max(jnp.abs(self.seen.position(self.seen.drift(t, y, None))))
-        return ~diverged & (g <= self.tol) & (speed <= self.tol), diverged
+        diverged = _diverged(_outcome(self.seen, y), self.center, self.far)
+        return ~diverged & stationary(self.seen, t, y, None, self.tol), diverged
 
     lane_axis = -1  # structure of arrays: XLA:CPU reduces a trailing size-d axis slowly
 
@@ -282,11 +281,7 @@ def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, 
     """Energy control over a tile (see :class:`_Controlled`); returns end points, trials
     and status."""
     terms, seen = _terms(flow, scheme, None, None, None)
-    if isinstance(controller, schemes.EnergyController):
-        controller = eqx.tree_at(
-            lambda c: (c.energy, c.dissipation), controller,
-            (controller.energy or seen.energy, controller.dissipation or seen.dissipation),
-            is_leaf=lambda v: v is None)
+    controller = bind_energy(controller, seen)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
                          float(far), float(tol), float(t1), jnp.asarray(dt0), chunk)
     return _drive(runner, points, None, max_steps)
@@ -299,7 +294,7 @@ def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps,
                                        gtol=tol, key=k, max_steps=max_steps))(
         jnp.asarray(points), keys)
     pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(sol.y))
-    bad = ~np.all(np.isfinite(pos), 1) | (np.abs(pos - center).max(1) > far)
+    bad = np.asarray(_diverged(pos, center, far))
     status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), 1, NOT_CONVERGED))
     steps = np.asarray(sol.stats["num_steps"])
     return pos, steps, status
