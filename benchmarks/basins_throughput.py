@@ -7,7 +7,8 @@ Fixed-step gradient descent (explicit Euler) on a Himmelblau grid, float32 by de
 * a hand-fused ``jax.lax.fori_loop`` Euler over the same grid, fixed budget, no
   classification;
 * ``scipy.integrate.solve_ivp`` (RK45) per start on a subset, extrapolated;
-* an energy-controlled map: cost per trial step against a fixed step's.
+* an energy-controlled map end to end, and the cost of one trial step in the mapper's
+  lockstep loop against one step of its fixed-step loop (same lanes, same process).
 
 Prints start*steps per second and the ratios. ``--memory 2048`` instead measures the peak
 resident memory of a 2048^2 map in a fresh process.
@@ -19,6 +20,7 @@ import argparse
 import resource
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,14 +30,17 @@ import flowopt as fo
 import schemes
 
 
-def best_of(fn, repeat=3):
-    best, out = float("inf"), None
+def best_of(fns, repeat=7):
+    """Best time of each of ``fns`` over ``repeat`` rounds, run interleaved (one of each
+    per round), so that a slow spell of the machine hits all of them alike; returns the
+    times and each function's last output."""
+    best, outs = [float("inf")] * len(fns), [None] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            outs[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best, outs
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,9 +74,11 @@ def main(argv=None):
     early = lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=args.dt)
     jax.block_until_ready(fused(starts))
     fixed(), early()  # compile
-    t_fused, _ = best_of(lambda: jax.block_until_ready(fused(starts)))
-    t_fixed, bmap = best_of(fixed)
-    t_early, emap = best_of(early)
+    energy = lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=100 * args.dt,
+                               controller=schemes.EnergyController(), chunk=16)
+    energy()
+    (t_fused, t_fixed, t_early, t_energy), (_, bmap, emap, cmap) = best_of(
+        [lambda: jax.block_until_ready(fused(starts)), fixed, early, energy])
     median_steps = float(np.median(emap["steps"].values))
 
     sub = np.asarray(starts[:: max(1, len(starts) // args.scipy_starts)][: args.scipy_starts])
@@ -96,16 +103,52 @@ def main(argv=None):
     same = (bmap["label"].values == emap["label"].values).mean()
     print(f"  labels agree between fixed budget and early stop: {same:.4%}")
 
-    energy = lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=100 * args.dt,
-                               controller=schemes.EnergyController(), chunk=16)
-    energy()
-    t_energy, cmap = best_of(energy, repeat=2)
-    trials = float(cmap["steps"].values.sum())
-    per_trial, per_step = t_energy / trials, t_fixed / work
-    print(f"  energy-controlled map (dt0 = {100 * args.dt:g}): {trials:.3g} trials in "
-          f"{t_energy:.3f} s, {per_trial * 1e9:.2f} ns per start*trial vs "
-          f"{per_step * 1e9:.2f} ns per fixed start*step: {per_trial / per_step:.1f}x")
+    trials = float(cmap["steps"].values.mean())
+    print(f"  energy-controlled map (dt0 = {100 * args.dt:g}, EnergyController): "
+          f"{t_energy:.3f} s, {trials:.0f} trials per start on average (counted to the "
+          f"end of the chunk of 16 in which a start converged); the fixed-budget map "
+          f"takes {t_fixed / t_energy:.2f}x as long")
+    per_trial, per_step = trial_cost(flow, starts, args.dt)
+    print(f"  cost per start*trial in the mapper's lockstep loop: {per_trial:.3f} ns vs "
+          f"{per_step:.3f} ns per start*step of its fixed-step loop (same {len(starts)} "
+          f"lanes, 512 each, best of 10 interleaved): {per_trial / per_step:.2f}x")
 
+
+def trial_cost(flow, starts, dt, count=512, repeat=10):
+    """Steady-state cost of the mapper's two compiled chunk loops on the same lanes: one
+    energy-controlled trial (step, verdict, settle) against one fixed step; no lane
+    converges (tol = 0), so all lanes do all the work. Returns ns per lane per
+    trial/step."""
+    from flowopt.basins.mapper import _Controlled, _Stepper
+    from flowopt.solve import _step_clock, _terms, bind_energy
+
+    n = len(starts)
+    scheme = schemes.Euler()
+    center = jnp.zeros(2)
+    terms, seen = _terms(flow, scheme, None, None, None)
+    controlled = _Controlled(flow, seen, terms, scheme,
+                             bind_energy(schemes.EnergyController(), seen), center, 1e3, 0.0,
+                             1e9, jnp.asarray(100 * dt), 64)
+    clock, _ = _step_clock(0.0, 1e9, dt, jnp.result_type(float))
+    clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))  # as fo.basins
+    fixed = _Stepper(flow, scheme, clock, center, 1e3, 0.0, 64, False)
+    active, zero = jnp.ones(n, bool), jnp.zeros(n, jnp.int32)
+
+    def runner(r, keys):
+        lanes = r.start(starts, keys)
+        run = lambda: jax.block_until_ready(r.advance(
+            lanes, active, zero, zero, jnp.asarray(0), jnp.asarray(count), jnp.asarray(0)))
+        run()
+        return run
+
+    runs = [runner(controlled, None), runner(fixed, jnp.zeros(n, jnp.uint32))]
+    best = [float("inf")] * 2
+    for _ in range(repeat):  # interleaved: a slow spell of the machine hits both
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            run()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return [b / (n * count) * 1e9 for b in best]
 
 if __name__ == "__main__":
     main()

@@ -82,9 +82,9 @@ class Grid:
 
     def points(self):
         """Starts, shape ``(ny, nx, d)``."""
-        xx, yy = np.meshgrid(self.x, self.y)
-        c, u, v = (np.asarray(a) for a in (self.center, self.u, self.v))
-        return c + xx[..., None] * u + yy[..., None] * v
+        c, u, v = (np.asarray(a, float) for a in (self.center, self.u, self.v))
+        out = np.multiply.outer(np.asarray(self.y, float), v)[:, None, :] + c  # (ny, 1, d)
+        return out + np.multiply.outer(np.asarray(self.x, float), u)[None]
 
     def __len__(self):
         return self.shape[0] * self.shape[1]

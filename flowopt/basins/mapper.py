@@ -197,8 +197,9 @@ def _drive(runner, points, keys, n_steps):
 
 class _Controlled(eqx.Module):
     """Energy-controlled lanes in lockstep: every trial advances all lanes by one step of
-    their own size; the controller's own ``adapt_step_size`` (vmapped) accepts or rejects
-    per lane. Chunks of trials, convergence checks and masking as for fixed steps."""
+    their own size; the controller's own ``verdict`` and ``apply_verdict`` (the two
+    halves of its ``adapt_step_size``, vmapped) accept or reject per lane. Chunks of
+    trials, convergence checks and masking as for fixed steps."""
 
     flow: AbstractFlow
     seen: AbstractFlow
@@ -218,12 +219,16 @@ class _Controlled(eqx.Module):
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
         return y0, t0, jnp.minimum(t_next, self.t1), cstate
 
-    def trial(self, y, t, t_next, cstate):
-        y1, err, _, _, _ = self.scheme.step(self.terms, t, t_next, y, None,
-                                            self.scheme.init(self.terms, t, t_next, y, None),
-                                            False)
-        keep, t_new, t_next_new, _, cstate, result = self.controller.adapt_step_size(
-            t, t_next, y, y1, None, err, None, cstate)
+    def candidate(self, y, t, t_next, cstate):
+        """One lane's trial step and the controller's verdict on it."""
+        y1 = self.scheme.step(self.terms, t, t_next, y, None,
+                              self.scheme.init(self.terms, t, t_next, y, None), False)[0]
+        return y1, self.controller.verdict(t, t_next, y, y1, None, cstate)
+
+    def settle(self, accept, y, y1, t, t_next, cstate):
+        """One lane after the verdict: keep or drop the trial, next step size."""
+        keep, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
+            accept, t, t_next, y1, None, cstate)
         y = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), y1, y)
         failed = result != diffrax.RESULTS.successful
         return y, t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
@@ -252,8 +257,15 @@ class _Controlled(eqx.Module):
 
             def body(_, c):
                 y, t, t_next, cstate, stuck = c
-                y2, t2, tn2, cs2, failed = jax.vmap(self.trial, **soa)(y, t, t_next, cstate)
                 move = active & ~stuck
+                # the trial and its verdict are computed once and materialized (the
+                # conditional is a fusion boundary): left to fuse into every output of
+                # the trial, XLA:CPU would recompute the step and the energy for each
+                y1, accept = jax.lax.cond(
+                    jnp.any(move), jax.vmap(self.candidate, **soa),
+                    lambda y, *_: (y, jnp.zeros(move.shape, bool)), y, t, t_next, cstate)
+                y2, t2, tn2, cs2, failed = jax.vmap(self.settle, **soa)(
+                    accept, y, y1, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
                 return (jax.tree_util.tree_map(pick, y2, y), pick(t2, t), pick(tn2, t_next),
                         jax.tree_util.tree_map(pick, cs2, cstate),
@@ -321,9 +333,9 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
 
     Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
     ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration (on XLA:CPU a trial currently costs far more than a fixed step:
-    see benchmarks/basins_throughput.py); other diffrax controllers run one adaptive
-    solve per start. A start has converged once
+    each per iteration (a trial costs about 2.5 fixed steps: the step, the energy at the
+    trial point, the verdict; see benchmarks/basins_throughput.py); other diffrax
+    controllers run one adaptive solve per start. A start has converged once
     ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
     float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
     ``early_stop`` it then stops costing work); it has diverged once its position is
@@ -415,7 +427,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         sl = slice(index * tile, min(lanes, (index + 1) * tile))
         keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
             if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
-        pts = starts[flat[sl]]
+        pts = starts[sl] if replicas == 1 else starts[flat[sl]]
         if controller is None:
             out = _drive(stepper, pts, keys, n_steps) if early else \
                 _run_fixed(stepper, pts, keys, n_steps)
@@ -458,9 +470,12 @@ def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, loss
     else:
         mode = lab[:, 0]
     final_x = fin[:, 0]
-    final_loss = np.asarray(losses_at(loss, jnp.asarray(np.nan_to_num(final_x))))
-    final_loss = np.where(np.all(np.isfinite(final_x), 1) & (mode != DIVERGED), final_loss,
-                          np.nan)
+    # NaN where the map says diverged, and where the replica shown (the first) did
+    ok = mode != DIVERGED
+    if replicas > 1:
+        ok &= lab[:, 0] != DIVERGED
+    final_loss = np.array(losses_at(loss, jnp.asarray(np.where(ok[:, None], final_x, 0.0))))
+    final_loss[~ok] = np.nan
     data = {
         "label": (("y", "x"), mode.reshape(ny, nx).astype(np.int32)),
         "steps": (("y", "x"), st[:, 0].reshape(ny, nx)),
