@@ -1,5 +1,7 @@
 """Figures (matplotlib, imported lazily: the core never imports it)."""
 
+import ast
+
 import numpy as np
 
 
@@ -157,16 +159,19 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
     ax.imshow(rgb, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), aspect="auto",
               interpolation="nearest")
     plane = bmap.attrs.get("grid_u", "(1.0, 0.0)") == "(1.0, 0.0)" and \
-        bmap.attrs.get("grid_v", "(0.0, 1.0)") == "(0.0, 1.0)"
+        bmap.attrs.get("grid_v", "(0.0, 1.0)") == "(0.0, 1.0)" and \
+        not bmap.attrs.get("grid_state", 0)
+    names = ast.literal_eval(bmap.attrs.get("grid_names", "('x', 'y')"))
     if contours and loss is not None and plane:
         xx, yy = np.meshgrid(np.linspace(x[0], x[-1], 150), np.linspace(y[0], y[-1], 150))
         zz = np.asarray(jax.vmap(loss)(jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))))
         zz = np.log10(zz.reshape(xx.shape) - zz.min() + 1e-3 * (np.ptp(zz) + 1e-12))
         ax.contour(xx, yy, zz, levels=15, colors="k", linewidths=0.4, alpha=0.45)
-    if plane and k:
-        pos = bmap["attractor_x"].values
-        ax.scatter(pos[:, 0], pos[:, 1], marker="*", s=170, c=[_BASIN_COLORS[a % 10]
-                   for a in range(k)], edgecolors="k", zorder=5)
+    pos = bmap["attractor_x"].values
+    phase_line = bmap.attrs.get("grid_state", 0) and bmap.sizes.get("dim") == 1
+    if k and (plane or phase_line):  # minima; in a 1-D phase plane at rest: (x*, 0)
+        ax.scatter(pos[:, 0], pos[:, 1] if plane else np.zeros(k), marker="*", s=170,
+                   c=[_BASIN_COLORS[a % 10] for a in range(k)], edgecolors="k", zorder=5)
     if legend:
         handles = [Patch(color=_BASIN_COLORS[a % 10],
                          label=f"{a}: {np.round(bmap['attractor_x'].values[a], 3).tolist()}")
@@ -174,8 +179,8 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
         handles += [Patch(color=c, label=name) for code, (c, name) in _NEUTRAL.items()
                     if (labels == code).any()]
         ax.legend(handles=handles, fontsize=7, loc="upper left", framealpha=0.85)
-    ax.set_xlabel("x" if plane else "u")
-    ax.set_ylabel("y" if plane else "v")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
     if title:
         ax.set_title(title, fontsize=10)
     return ax

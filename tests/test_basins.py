@@ -210,3 +210,59 @@ def test_bad_input(call, argument):
     loss = fo.landscapes.Himmelblau()
     with pytest.raises((ValueError, TypeError), match=argument):
         call(fo.flows.GradientFlow(loss), fo.Grid(loss.domain, 8))
+
+
+def test_phase_plane_of_a_damped_double_well_matches_scipy():
+    """Heavy ball x'' + 0.3 x' + q'(x) = 0, q = (x^2 - 1)^2, over the phase plane (x, v):
+    the map of basins (interleaved spiral bands) against scipy's DOP853 at rtol 1e-10,
+    each start followed until its energy drops below the barrier q(0) = 1 (then the well
+    is decided: sign of x). Only cells next to a reference boundary may differ."""
+    import scipy.integrate
+
+    q = lambda x: (x[0] ** 2 - 1.0) ** 2
+    flow = fo.flows.HeavyBall(q, friction=0.3)
+    grid = fo.Grid.phase(flow, ((-1.8, 1.8), (-2.4, 2.4)), (48, 48), at=[0.0])
+    bmap = fo.basins(flow, schemes.VelocityVerlet(), grid, t1=200.0, dt0=1e-2,
+                     attractors=[[-1.0], [1.0]])
+
+    def rhs(t, z):
+        return [z[1], -0.3 * z[1] - 4 * z[0] * (z[0] ** 2 - 1)]
+
+    def below_barrier(t, z):
+        return (z[0] ** 2 - 1) ** 2 + 0.5 * z[1] ** 2 - 0.9
+
+    below_barrier.terminal = True
+    ref = np.zeros(grid.shape, int)
+    for i, v0 in enumerate(grid.y):
+        for j, x0 in enumerate(grid.x):
+            sol = scipy.integrate.solve_ivp(rhs, (0, 200), [x0, v0], method="DOP853",
+                                            rtol=1e-10, atol=1e-12, events=below_barrier)
+            ref[i, j] = int(sol.y[0, -1] > 0)
+    labels = bmap["label"].values
+    pad = np.pad(ref, 1, mode="edge")
+    boundary = np.zeros_like(ref, bool)
+    for di, dj in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        boundary |= pad[di:di + 48, dj:dj + 48] != ref
+    wrong = labels != ref
+    print(f"{wrong.sum()} of {ref.size} cells differ from scipy, "
+          f"{(wrong & ~boundary).sum()} away from a boundary; "
+          f"{boundary.mean():.0%} of cells are boundary cells")
+    assert 0.2 < ref.mean() < 0.8 and boundary.mean() < 0.3  # bands, not noise
+    assert not (wrong & ~boundary).any()
+    assert bmap.attrs["grid_names"] == "('x', 'v')"
+
+
+def test_phase_grid_bad_input():
+    gd = fo.flows.GradientFlow(fo.landscapes.Himmelblau())
+    with pytest.raises(ValueError, match="flow=GradientFlow"):
+        fo.Grid.phase(gd, ((-1, 1), (-1, 1)), 8)
+    hb = fo.flows.HeavyBall(fo.landscapes.Himmelblau())
+    with pytest.raises(ValueError, match="Grid.phase\\(v=2\\)"):
+        fo.Grid.phase(hb, ((-1, 1), (-1, 1)), 8, v=2)
+    grid = fo.Grid.phase(hb, ((-1, 1), (-1, 1)), 8)
+    with pytest.raises(ValueError, match="do not fit GradientFlow"):
+        fo.basins(gd, schemes.Euler(), grid, t1=1.0, dt0=0.1)
+    with pytest.raises(ValueError, match="fixed steps or controller=schemes.EnergyController"):
+        import diffrax
+        fo.basins(hb, schemes.SemiImplicitEuler(), grid, t1=1.0, dt0=0.1,
+                  controller=diffrax.PIDController(rtol=1e-3, atol=1e-6))

@@ -1,9 +1,13 @@
-"""Grids of initial conditions: a 2-D box, a plane through R^d, random restarts."""
+"""Grids of initial conditions: a 2-D box, a plane through R^d, a plane through the full
+state (position x velocity), random restarts."""
 
 import dataclasses
+from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,7 +17,10 @@ class Grid:
     ``fo.Grid(bounds, shape)`` is the plain grid over a 2-D landscape: ``bounds`` is
     ``((x_lo, x_hi), (y_lo, y_hi))`` (a landscape's ``domain`` fits), ``shape`` is
     ``(ny, nx)`` or one int. Cell centres sit on ``linspace(lo, hi, n)``.
-    :meth:`plane` builds the general case.
+    :meth:`plane` builds the general case; :meth:`phase` and :meth:`state` put the grid
+    on a plane through the flow's full state (e.g. position x velocity of a heavy ball):
+    there ``c``, ``u``, ``v`` are flattened states and ``unravel`` turns a point back into
+    a state. ``names`` label the two axes.
     """
 
     bounds: tuple
@@ -21,8 +28,11 @@ class Grid:
     center: tuple = (0.0, 0.0)
     u: tuple = (1.0, 0.0)
     v: tuple = (0.0, 1.0)
+    unravel: Callable | None = None
+    names: tuple = ("x", "y")
 
-    def __init__(self, bounds, shape, center=None, u=None, v=None):
+    def __init__(self, bounds, shape, center=None, u=None, v=None, unravel=None,
+                 names=None):
         b = np.asarray(bounds, float)
         if b.shape != (2, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
             raise ValueError(f"Grid(bounds={bounds!r}): bounds must be ((x_lo, x_hi), "
@@ -42,6 +52,9 @@ class Grid:
         object.__setattr__(self, "center", as_floats(center))
         object.__setattr__(self, "u", as_floats(u))
         object.__setattr__(self, "v", as_floats(v))
+        object.__setattr__(self, "unravel", unravel)
+        object.__setattr__(self, "names", ("x", "y") if names is None else
+                           tuple(str(n) for n in names))
 
     @classmethod
     def plane(cls, center, u, v, extent, shape, normalize=None, weights_like=None):
@@ -60,10 +73,66 @@ class Grid:
                              "'filter'.")
         ext = np.asarray(extent, float)
         ext = np.stack([ext, ext]) if ext.shape == (2,) else ext
-        return cls(ext, shape, center=center, u=u, v=v)
+        return cls(ext, shape, center=center, u=u, v=v, names=("u", "v"))
+
+    @classmethod
+    def state(cls, y0, u, v, extent, shape, names=("a", "b")):
+        """The grid of initial *states* ``y0 + a u + b v`` for ``a, b`` in ``extent`` (one
+        ``(lo, hi)`` for both axes, or one per axis); ``y0``, ``u``, ``v`` are states of
+        the flow (pytrees shaped like ``flow.init(x0)``). :meth:`phase` is the common
+        case."""
+        flat, unravel = ravel_pytree(y0)
+        dirs = []
+        for name, w in (("u", u), ("v", v)):
+            fw, _ = ravel_pytree(w)
+            if jax.tree_util.tree_structure(w) != jax.tree_util.tree_structure(y0) or \
+                    fw.shape != flat.shape:
+                raise ValueError(f"Grid.state({name}=...): {name} must be a state shaped "
+                                 f"like y0 ({jax.tree_util.tree_structure(y0)}, {flat.size} "
+                                 "numbers in all).")
+            dirs.append(np.asarray(fw, float))
+        ext = np.asarray(extent, float)
+        ext = np.stack([ext, ext]) if ext.shape == (2,) else ext
+        return cls(ext, shape, center=np.asarray(flat, float), u=dirs[0], v=dirs[1],
+                   unravel=unravel, names=names)
+
+    @classmethod
+    def phase(cls, flow, bounds, shape, *, x=0, v=0, at=None):
+        """A phase-plane grid for a flow whose state is ``(x, q)`` with ``q`` shaped like
+        the position (heavy ball and Nesterov velocity, underdamped Langevin, RMSProp's
+        second moment): the horizontal axis is position coordinate ``x``, the vertical
+        one coordinate ``v`` of ``q``; ``bounds = ((x_lo, x_hi), (v_lo, v_hi))``. The
+        other coordinates are those of ``flow.init(at)`` (``at`` defaults to the
+        origin: at rest there). For a 1-D loss this is the whole phase plane."""
+        loss = getattr(flow, "loss", None)
+        if at is None:
+            dim = getattr(loss, "dim", None)
+            if dim is None:
+                raise ValueError("Grid.phase(at=None): the loss has no known dimension; "
+                                 "pass at=<a position of shape (d,)>.")
+            at = np.zeros(dim)
+        at = jnp.asarray(at, float)
+        y0 = flow.init(at)
+        if not (isinstance(y0, tuple) and len(y0) == 2 and
+                all(getattr(p, "shape", None) == at.shape for p in y0)):
+            raise ValueError(f"Grid.phase(flow={type(flow).__name__}(...)): its state is not "
+                             "a pair (x, q) of position-shaped arrays; use Grid.state(y0, u, "
+                             "v, extent, shape) for other states, or fo.Grid for positions.")
+        d = at.shape[0]
+        for name, i in (("x", x), ("v", v)):
+            if not (isinstance(i, (int, np.integer)) and 0 <= i < d):
+                raise ValueError(f"Grid.phase({name}={i!r}): {name} must be a coordinate "
+                                 f"index in 0..{d - 1}.")
+        e = lambda i: jnp.zeros(d).at[i].set(1.0)
+        base = (y0[0].at[x].set(0.0), y0[1].at[v].set(0.0))
+        q = "v" if flow.second_order else "q"
+        names = ("x", q) if d == 1 else (f"x[{x}]", f"{q}[{v}]")
+        return cls.state(base, (e(x), jnp.zeros(d)), (jnp.zeros(d), e(v)),
+                         np.asarray(bounds, float), shape, names=names)
 
     @property
     def dim(self):
+        """Dimension of the points: the position's, or the flattened state's."""
         return len(self.center)
 
     @property

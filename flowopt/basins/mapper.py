@@ -66,6 +66,7 @@ class _Stepper(eqx.Module):
     tol: float
     chunk: int = eqx.field(static=True)
     noisy: bool = eqx.field(static=True)
+    unravel: object = None  # state grids: a point is a flattened initial state
 
     def _terms(self, key, y):
         flow, bm = self.flow, None
@@ -77,9 +78,9 @@ class _Stepper(eqx.Module):
         return _terms(flow, self.scheme, self.clock, bm, key)
 
     def init(self, x0, key):
-        y0 = self.flow.init(x0)
-        terms, seen = self._terms(key, y0)
-        y0 = seen.init(x0)
+        start = self.flow.init if self.unravel is None else self.unravel
+        terms, seen = self._terms(key, start(x0))
+        y0 = seen.init(x0) if self.unravel is None else self.unravel(x0)
         return y0, self.scheme.init(terms, 0.0, 1.0, y0, None)
 
     def step(self, y, state, key, s):
@@ -212,9 +213,10 @@ class _Controlled(eqx.Module):
     t1: float
     dt0: jax.Array
     chunk: int = eqx.field(static=True)
+    unravel: object = None
 
     def init(self, x0, dt0):
-        y0 = self.seen.init(x0)
+        y0 = self.seen.init(x0) if self.unravel is None else self.unravel(x0)
         t0 = jnp.zeros((), jnp.result_type(float))
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
         return y0, t0, jnp.minimum(t_next, self.t1), cstate
@@ -289,13 +291,13 @@ class _Controlled(eqx.Module):
 
 
 def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, center, far,
-                     chunk):
+                     chunk, unravel):
     """Energy control over a tile (see :class:`_Controlled`); returns end points, trials
     and status."""
     terms, seen = _terms(flow, scheme, None, None, None)
     controller = bind_energy(controller, seen)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
-                         float(far), float(tol), float(t1), jnp.asarray(dt0), chunk)
+                         float(far), float(tol), float(t1), jnp.asarray(dt0), chunk, unravel)
     return _drive(runner, points, None, max_steps)
 
 
@@ -310,6 +312,26 @@ def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps,
     status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), 1, NOT_CONVERGED))
     steps = np.asarray(sol.stats["num_steps"])
     return pos, steps, status
+
+
+def _position_dim(flow, grid):
+    """The dimension of the positions the grid's starts put the flow at; for grids of full
+    states, checks that a point unravels into a state of this flow."""
+    if grid.unravel is None:
+        return grid.dim
+    y0 = grid.unravel(jnp.asarray(grid.center))
+    x = flow.position(y0)
+    fits = isinstance(x, jax.Array) and x.ndim == 1
+    if fits:
+        want = jax.eval_shape(flow.init, jax.ShapeDtypeStruct(x.shape, x.dtype))
+        fits = jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(y0) and \
+            [a.shape for a in jax.tree_util.tree_leaves(want)] == \
+            [a.shape for a in jax.tree_util.tree_leaves(y0)]
+    if not fits:
+        raise ValueError(f"basins(grid=...): the grid's states do not fit "
+                         f"{type(flow).__name__}'s state; build it with Grid.phase(flow, ...) "
+                         "for this flow.")
+    return x.shape[-1]
 
 
 def _starts(flow, grid, agents, spread, key):
@@ -368,10 +390,16 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     if not isinstance(grid, Grid):
         raise TypeError(f"basins(grid={grid!r}): pass fo.Grid(bounds, shape) or fo.Grid.plane.")
     loss = flow.loss
-    if isinstance(loss, Landscape) and loss.dim != grid.dim:
-        raise ValueError(f"basins(grid=...): the grid lives in R^{grid.dim} but the loss "
+    dim = _position_dim(flow, grid)
+    if isinstance(loss, Landscape) and loss.dim != dim:
+        raise ValueError(f"basins(grid=...): the grid's starts live in R^{dim} but the loss "
                          f"{type(loss).__name__} in R^{loss.dim}; use fo.Grid.plane(center, "
                          "u, v, ...) with vectors of that dimension.")
+    if grid.unravel is not None and (flow.interacting or not (
+            controller is None or isinstance(controller, schemes.EnergyController))):
+        raise ValueError("basins(grid=...): a grid of full states (Grid.phase / Grid.state) "
+                         "runs with fixed steps or controller=schemes.EnergyController(), "
+                         "and not for interacting flows; use fo.Grid for positions.")
     if tol is None:
         tol = 1e-6 if jnp.result_type(float) == jnp.float64 else 1e-3
     for name, value in (("t1", t1), ("dt0", dt0), ("tol", tol)):
@@ -395,11 +423,13 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         lo, hi = loss.domain[:, 0], loss.domain[:, 1]
     else:
         corners = np.asarray([grid.points()[i, j] for i in (0, -1) for j in (0, -1)])
+        if grid.unravel is not None:
+            corners = np.asarray([flow.position(grid.unravel(jnp.asarray(c))) for c in corners])
         lo, hi = corners.min(0), corners.max(0)
     center = (lo + hi) / 2
     scale = float(np.max(hi - lo))
     far = 10 * scale if far is None else far
-    radius = default_radius(attractors if attractors is not None else np.zeros((0, grid.dim)),
+    radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius
 
     starts = _starts(flow, grid, agents, spread, key)
@@ -414,8 +444,8 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     early = early_stop and not noisy
     # without early stop nothing is decided before t1: one chunk, no intermediate checks
     stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(far), float(tol),
-                       chunk if early else n_steps, noisy)
-    final = np.zeros((lanes, grid.dim))
+                       chunk if early else n_steps, noisy, grid.unravel)
+    final = np.zeros((lanes, dim))
     steps = np.zeros(lanes, int)
     status = np.zeros(lanes, int)
     n_tiles = -(-lanes // tile)
@@ -433,7 +463,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
                 _run_fixed(stepper, pts, keys, n_steps)
         elif isinstance(controller, schemes.EnergyController) and not noisy:
             out = _controlled_tile(flow, scheme, pts, t1, dt0, controller, tol,
-                                   max_steps or 16_384, center, far, chunk)
+                                   max_steps or 16_384, center, far, chunk, grid.unravel)
         else:
             out = _solve_tile(flow, scheme, pts, keys, t1, dt0, controller, tol,
                               max_steps or 16_384, center, far)
@@ -456,7 +486,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
 def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses, hess,
              config, loss):
     ny, nx = grid.shape
-    d = grid.dim
+    d = final.shape[1]
     k = len(positions)
     lab = labels.reshape(ny * nx, replicas)
     fin = final.reshape(ny * nx, replicas, d)
@@ -493,5 +523,6 @@ def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, loss
         data["entropy"] = (("y", "x"), ent.reshape(ny, nx))
     attrs = dict(config, flow=repr(flow)[:500], scheme=repr(scheme)[:200],
                  grid_bounds=str(grid.bounds), grid_shape=str(grid.shape),
-                 grid_center=str(grid.center), grid_u=str(grid.u), grid_v=str(grid.v))
+                 grid_center=str(grid.center), grid_u=str(grid.u), grid_v=str(grid.v),
+                 grid_names=str(grid.names), grid_state=int(grid.unravel is not None))
     return xr.Dataset(data, coords=coords, attrs=attrs)
