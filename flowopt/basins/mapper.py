@@ -200,7 +200,15 @@ class _Controlled(eqx.Module):
     """Energy-controlled lanes in lockstep: every trial advances all lanes by one step of
     their own size; the controller's own ``verdict`` and ``apply_verdict`` (the two
     halves of its ``adapt_step_size``, vmapped) accept or reject per lane. Chunks of
-    trials, convergence checks and masking as for fixed steps."""
+    trials, convergence checks and masking as for fixed steps.
+
+    Shaped for XLA:CPU, which fuses cheap producers into every consumer and handles a
+    per-lane mask broadcast along a short minor axis slowly: the trial step and the
+    verdict are each computed once and materialized (a conditional is a fusion
+    boundary), and the verdict comes with the keep-masks already broadcast to each state
+    leaf's shape. That brought a trial from 14 to 7-10 fixed steps (65,536 lanes, GD and
+    heavy ball on Himmelblau; benchmarks/basins_throughput.py); the rest is the per-lane
+    bookkeeping, one array pass per carried quantity."""
 
     flow: AbstractFlow
     seen: AbstractFlow
@@ -221,38 +229,43 @@ class _Controlled(eqx.Module):
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
         return y0, t0, jnp.minimum(t_next, self.t1), cstate
 
-    def candidate(self, y, t, t_next, cstate):
-        """One lane's trial step and the controller's verdict on it."""
-        y1 = self.scheme.step(self.terms, t, t_next, y, None,
-                              self.scheme.init(self.terms, t, t_next, y, None), False)[0]
-        return y1, self.controller.verdict(t, t_next, y, y1, None, cstate)
+    def candidate(self, y, t, t_next):
+        """One lane's trial step."""
+        return self.scheme.step(self.terms, t, t_next, y, None,
+                                self.scheme.init(self.terms, t, t_next, y, None), False)[0]
 
-    def settle(self, accept, y, y1, t, t_next, cstate):
-        """One lane after the verdict: keep or drop the trial, next step size."""
-        keep, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
+    def verdict(self, y, y1, t, t_next, cstate, move):
+        """The controller's verdict on one lane's trial step, and whether the lane takes
+        it (it moves and the step is accepted) as a mask per state leaf."""
+        accept = self.controller.verdict(t, t_next, y, y1, None, cstate)
+        take = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(accept & move, a.shape), y1)
+        return accept, take
+
+    def settle(self, accept, y1, t, t_next, cstate):
+        """One lane's step size, time and controller state after the verdict."""
+        _, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
             accept, t, t_next, y1, None, cstate)
-        y = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), y1, y)
         failed = result != diffrax.RESULTS.successful
-        return y, t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
+        return t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
 
     def check(self, y, t):
         diverged = _diverged(_outcome(self.seen, y), self.center, self.far)
         return ~diverged & stationary(self.seen, t, y, None, self.tol), diverged
 
-    lane_axis = -1  # structure of arrays: XLA:CPU reduces a trailing size-d axis slowly
+    lane_axis = 0
 
     @eqx.filter_jit
     def start(self, points, keys):
         del keys
-        return jax.vmap(self.init, in_axes=(-1, None), out_axes=-1)(points.T, self.dt0)
+        return jax.vmap(self.init, in_axes=(0, None))(points, self.dt0)
 
     @eqx.filter_jit
     def outcome(self, lanes):
-        return jax.vmap(lambda z: _outcome(self.seen, z), in_axes=-1)(lanes[0])
+        return jax.vmap(lambda z: _outcome(self.seen, z))(lanes[0])
 
     @eqx.filter_jit
     def advance(self, lanes, active, done, code, k, k_end, compact_below):
-        soa = dict(in_axes=-1, out_axes=-1)
+        tmap = jax.tree_util.tree_map
 
         def chunk(carry):
             (y, t, t_next, cstate), active, done, code, k = carry
@@ -260,23 +273,24 @@ class _Controlled(eqx.Module):
             def body(_, c):
                 y, t, t_next, cstate, stuck = c
                 move = active & ~stuck
-                # the trial and its verdict are computed once and materialized (the
-                # conditional is a fusion boundary): left to fuse into every output of
-                # the trial, XLA:CPU would recompute the step and the energy for each
-                y1, accept = jax.lax.cond(
-                    jnp.any(move), jax.vmap(self.candidate, **soa),
-                    lambda y, *_: (y, jnp.zeros(move.shape, bool)), y, t, t_next, cstate)
-                y2, t2, tn2, cs2, failed = jax.vmap(self.settle, **soa)(
-                    accept, y, y1, t, t_next, cstate)
+                anyone = jnp.any(move)
+                y1 = jax.lax.cond(anyone, jax.vmap(self.candidate), lambda y, *_: y,
+                                  y, t, t_next)
+                accept, take = jax.lax.cond(
+                    anyone, jax.vmap(self.verdict),
+                    lambda y, y1, *_: (jnp.zeros(move.shape, bool),
+                                       tmap(lambda a: jnp.zeros(a.shape, bool), y1)),
+                    y, y1, t, t_next, cstate, move)
+                t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, y1, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
-                return (jax.tree_util.tree_map(pick, y2, y), pick(t2, t), pick(tn2, t_next),
-                        jax.tree_util.tree_map(pick, cs2, cstate),
+                return (tmap(jnp.where, take, y1, y), pick(t2, t), pick(tn2, t_next),
+                        tmap(pick, cs2, cstate),
                         stuck | (move & (failed | (t2 >= self.t1))))
 
             y, t, t_next, cstate, stuck = jax.lax.fori_loop(
                 0, self.chunk, body, (y, t, t_next, cstate, jnp.zeros_like(active)))
             k = k + self.chunk
-            conv, div = jax.vmap(self.check, **soa)(y, t)
+            conv, div = jax.vmap(self.check)(y, t)
             new = jnp.where(div, DIVERGED, jnp.where(conv, 1, jnp.where(stuck, NOT_CONVERGED, 0)))
             finished = active & (new != 0)
             code = jnp.where(finished, new, code)
@@ -355,9 +369,10 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
 
     Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
     ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration (a trial costs about 2.5 fixed steps: the step, the energy at the
-    trial point, the verdict; see benchmarks/basins_throughput.py); other diffrax
-    controllers run one adaptive solve per start. A start has converged once
+    each per iteration (on XLA:CPU a trial costs 7-10 fixed steps: besides the step and
+    the energy at the trial point, every lane carries its own time, step size, energy
+    and flags through a dozen array passes; see benchmarks/basins_throughput.py); other
+    diffrax controllers run one adaptive solve per start. A start has converged once
     ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
     float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
     ``early_stop`` it then stops costing work); it has diverged once its position is

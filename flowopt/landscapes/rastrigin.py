@@ -2,7 +2,7 @@ import itertools
 
 import numpy as np
 
-from .base import BoxLandscape
+from .base import BoxLandscape, total
 
 _MAX_LISTED = 4096  # list every local minimum only while there are at most this many
 
@@ -44,4 +44,4 @@ class Rastrigin(BoxLandscape):
         return np.array(list(itertools.product(m1, repeat=self.d)))
 
     def value(self, x, xp):
-        return self.amplitude * self.d + xp.sum(x**2 - self.amplitude * xp.cos(2 * np.pi * x))
+        return self.amplitude * self.d + total(x**2 - self.amplitude * xp.cos(2 * np.pi * x), xp)

@@ -1,7 +1,7 @@
 import numpy as np
 import scipy.optimize
 
-from .base import BoxLandscape
+from .base import BoxLandscape, total
 
 
 class Rosenbrock(BoxLandscape):
@@ -34,4 +34,4 @@ class Rosenbrock(BoxLandscape):
         return np.stack([ones, x])
 
     def value(self, x, xp):
-        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+        return total(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, xp)

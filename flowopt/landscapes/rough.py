@@ -1,6 +1,6 @@
 import numpy as np
 
-from .base import BoxLandscape
+from .base import BoxLandscape, total
 
 
 class RoughQuadratic(BoxLandscape):
@@ -25,4 +25,4 @@ class RoughQuadratic(BoxLandscape):
         return np.zeros((1, self.d))
 
     def value(self, x, xp):
-        return xp.sum((x * xp.sin(x / self.delta) + 0.1 * x) ** 2)
+        return total((x * xp.sin(x / self.delta) + 0.1 * x) ** 2, xp)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from .base import BoxLandscape
+from .base import BoxLandscape, total
 
 
 def _argmin_1d():
@@ -28,4 +28,4 @@ class Schwefel(BoxLandscape):
         return np.full((1, self.d), _argmin_1d())
 
     def value(self, x, xp):
-        return 418.9829 * self.d - xp.sum(x * xp.sin(xp.sqrt(xp.abs(x))))
+        return 418.9829 * self.d - total(x * xp.sin(xp.sqrt(xp.abs(x))), xp)
