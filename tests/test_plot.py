@@ -39,3 +39,16 @@ def test_basin_figure_colours_follow_the_labels():
         colours = {tuple(np.round(c, 4)) for c in rgb[labels == a]}
         assert len(colours) == 1
     assert len({tuple(np.round(rgb[labels == a][0], 4)) for a in range(4)}) == 4
+
+
+def test_phase_plane_figure_names_its_axes_and_marks_rest_points():
+    q = lambda x: (x[0] ** 2 - 1.0) ** 2
+    flow = fo.flows.HeavyBall(q, friction=0.5)
+    grid = fo.Grid.phase(flow, ((-2.0, 2.0), (-2.0, 2.0)), (16, 16), at=[0.0])
+    bmap = fo.basins(flow, schemes.SemiImplicitEuler(), grid, t1=60.0, dt0=1e-2,
+                     attractors=[[-1.0], [1.0]])
+    ax = plot.basins(bmap)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "v")
+    stars = ax.collections[-1].get_offsets()  # the minima at rest: (x*, 0)
+    np.testing.assert_allclose(np.asarray(stars), [[-1.0, 0.0], [1.0, 0.0]])
+    assert not ax.collections[:-1]  # no loss contours over a phase plane
