@@ -171,6 +171,13 @@ def _timed(clock, fn, power=1.0):
     return _StepClock(fn, clock.t0, clock.dt, power)
 
 
+def as_seen(seen, y):
+    """A state ``y`` of the flow as the scheme sees it (``_terms``' second value): the
+    same state, or ``(y, empty)`` when a partitioned scheme runs a first-order flow."""
+    return (y, jnp.zeros(0, jax.tree_util.tree_leaves(y)[0].dtype)) \
+        if isinstance(seen, _Partitioned) else y
+
+
 def _terms(flow, scheme, clock, bm=None, key=None):
     """The diffrax term for ``scheme``, and the flow as the scheme will see it."""
     timed = lambda fn: _timed(clock, fn)

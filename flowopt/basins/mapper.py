@@ -15,7 +15,7 @@ import schemes
 
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
-from ..solve import _step_clock, _terms, bind_energy, solve, stationary
+from ..solve import _step_clock, _terms, as_seen, bind_energy, solve, stationary
 from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius, losses_at
 from .grid import Grid
 
@@ -80,7 +80,7 @@ class _Stepper(eqx.Module):
     def init(self, x0, key):
         start = self.flow.init if self.unravel is None else self.unravel
         terms, seen = self._terms(key, start(x0))
-        y0 = seen.init(x0) if self.unravel is None else self.unravel(x0)
+        y0 = seen.init(x0) if self.unravel is None else as_seen(seen, self.unravel(x0))
         return y0, self.scheme.init(terms, 0.0, 1.0, y0, None)
 
     def step(self, y, state, key, s):
@@ -112,7 +112,9 @@ class _Stepper(eqx.Module):
         return ys, states, keys
 
     def outcome(self, lanes):
-        return _outcomes(self.flow, lanes[0])
+        # positions as the scheme's view of the flow reads them (a first-order flow under
+        # a partitioned scheme carries an empty second part)
+        return _outcomes(_terms(self.flow, self.scheme, self.clock)[1], lanes[0])
 
     @eqx.filter_jit
     def advance(self, lanes, active, done, code, s, s_end, compact_below):
@@ -147,7 +149,7 @@ def _run_fixed(stepper, points, keys, n_steps):
     ys, states, conv, div = stepper.run_fixed(ys, states, keys)
     div, conv = np.asarray(div), np.asarray(conv)
     status = np.where(div, DIVERGED, np.where(conv, 1, NOT_CONVERGED))
-    return np.asarray(_outcomes(stepper.flow, ys)), np.full(len(points), n_steps), status
+    return np.asarray(stepper.outcome((ys,))), np.full(len(points), n_steps), status
 
 
 def _drive(runner, points, keys, n_steps):
@@ -224,7 +226,8 @@ class _Controlled(eqx.Module):
     unravel: object = None
 
     def init(self, x0, dt0):
-        y0 = self.seen.init(x0) if self.unravel is None else self.unravel(x0)
+        y0 = self.seen.init(x0) if self.unravel is None else \
+            as_seen(self.seen, self.unravel(x0))
         t0 = jnp.zeros((), jnp.result_type(float))
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
         return y0, t0, jnp.minimum(t_next, self.t1), cstate
@@ -376,8 +379,8 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
     float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
     ``early_stop`` it then stops costing work); it has diverged once its position is
-    non-finite or farther than ``far`` (default: 10 domain widths) from the grid's
-    centre. Converged end points are labelled by the nearest attractor within
+    non-finite or farther than ``far`` from the grid's centre (default: 10 domain
+    widths; 10 max(1, |centre|) when the starts share one position). Converged end points are labelled by the nearest attractor within
     ``radius``: ``attractors`` if given, else the landscape's known minima; other
     stationary points are classified by their Hessian (-3 if not a minimum; new minima
     are found, clustered and appended). Stochastic flows run to ``t1`` with ``replicas``
@@ -405,16 +408,16 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     if not isinstance(grid, Grid):
         raise TypeError(f"basins(grid={grid!r}): pass fo.Grid(bounds, shape) or fo.Grid.plane.")
     loss = flow.loss
-    dim = _position_dim(flow, grid)
-    if isinstance(loss, Landscape) and loss.dim != dim:
-        raise ValueError(f"basins(grid=...): the grid's starts live in R^{dim} but the loss "
-                         f"{type(loss).__name__} in R^{loss.dim}; use fo.Grid.plane(center, "
-                         "u, v, ...) with vectors of that dimension.")
     if grid.unravel is not None and (flow.interacting or not (
             controller is None or isinstance(controller, schemes.EnergyController))):
         raise ValueError("basins(grid=...): a grid of full states (Grid.phase / Grid.state) "
                          "runs with fixed steps or controller=schemes.EnergyController(), "
                          "and not for interacting flows; use fo.Grid for positions.")
+    dim = _position_dim(flow, grid)
+    if isinstance(loss, Landscape) and loss.dim != dim:
+        raise ValueError(f"basins(grid=...): the grid's starts live in R^{dim} but the loss "
+                         f"{type(loss).__name__} in R^{loss.dim}; use fo.Grid.plane(center, "
+                         "u, v, ...) with vectors of that dimension.")
     if tol is None:
         tol = 1e-6 if jnp.result_type(float) == jnp.float64 else 1e-3
     for name, value in (("t1", t1), ("dt0", dt0), ("tol", tol)):
@@ -442,7 +445,8 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
             corners = np.asarray([flow.position(grid.unravel(jnp.asarray(c))) for c in corners])
         lo, hi = corners.min(0), corners.max(0)
     center = (lo + hi) / 2
-    scale = float(np.max(hi - lo))
+    # the starts' positions span the scale; a plane of velocities alone spans none
+    scale = float(np.max(hi - lo)) or max(1.0, float(np.max(np.abs(center))))
     far = 10 * scale if far is None else far
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius

@@ -14,7 +14,7 @@ def total(a, xp=jnp):
     many starts, XLA:CPU turns ``jnp.sum`` over a short axis into a slow reduction
     (DESIGN.md); the adds fuse with the rest (energy-controlled trials on Rastrigin ran
     8x slower with ``jnp.sum``). ``xp`` is the array namespace (NumPy sums directly)."""
-    if xp is np or a.size > 16:
+    if xp is np or a.size > 16 or a.size == 0:
         return xp.sum(a)
     flat = a.reshape(-1)
     out = flat[0]
