@@ -122,21 +122,22 @@ class EnergyController(diffrax.AbstractStepSizeController):
         return t0 + dt, state
 
     def verdict(self, t0, t1, y0, y1_candidate, args, controller_state):
-        """Whether the trial step ``y0 -> y1_candidate`` over ``[t0, t1]`` is accepted:
-        the expensive half of :meth:`adapt_step_size` (the energy at the trial point
-        and the rate at ``y0``). A vectorized caller (the basin mapper) computes it once
-        per trial and then applies it with :meth:`apply_verdict`."""
+        """Whether the trial step ``y0 -> y1_candidate`` over ``[t0, t1]`` is accepted,
+        and the energy at the trial point: the expensive half of
+        :meth:`adapt_step_size` (the energy at the trial point and the rate at ``y0``).
+        A vectorized caller (the basin mapper) computes it once per trial and then
+        applies it with :meth:`apply_verdict`."""
         dt, e0, relaxed, armed = controller_state
         # the rate at y0, evaluated where the scheme's step evaluated the vector field at
         # y0: inside one compiled step XLA shares the two (one gradient, not two)
         rate0 = self._rate(t0, y0, args)
         e1 = jnp.asarray(self.energy(t1, y1_candidate, args))
         margin = jnp.where(relaxed, 0.0, self.armijo) * (t1 - t0) * rate0
-        return _all_finite(y1_candidate) & jnp.isfinite(e1) & (e1 - e0 <= -margin)
+        return _all_finite(y1_candidate) & jnp.isfinite(e1) & (e1 - e0 <= -margin), e1
 
-    def apply_verdict(self, accept, t0, t1, y1_candidate, args, controller_state):
-        """The next step and state once :meth:`verdict` has decided; cheap (one energy
-        evaluation at the trial point, to remember it)."""
+    def apply_verdict(self, accept, e1, t0, t1, controller_state):
+        """The next step and state once :meth:`verdict` has decided (``accept``, with
+        ``e1`` the energy at the trial point); cheap scalar bookkeeping."""
         dt, e0, relaxed, armed = controller_state
         h = t1 - t0
         eps = jnp.finfo(jnp.result_type(h)).eps
@@ -152,7 +153,7 @@ class EnergyController(diffrax.AbstractStepSizeController):
         next_t0 = jnp.where(accept, t1, t0)
         new_state = (
             next_dt.astype(dt.dtype),
-            jnp.where(accept, jnp.asarray(self.energy(t1, y1_candidate, args)), e0),
+            jnp.where(accept, e1, e0),
             retry_relaxed,
             jnp.where(accept, ~relaxed, armed & ~retry_relaxed),
         )
@@ -163,5 +164,5 @@ class EnergyController(diffrax.AbstractStepSizeController):
     def adapt_step_size(self, t0, t1, y0, y1_candidate, args, y_error, error_order,
                         controller_state):
         del y_error, error_order
-        accept = self.verdict(t0, t1, y0, y1_candidate, args, controller_state)
-        return self.apply_verdict(accept, t0, t1, y1_candidate, args, controller_state)
+        accept, e1 = self.verdict(t0, t1, y0, y1_candidate, args, controller_state)
+        return self.apply_verdict(accept, e1, t0, t1, controller_state)

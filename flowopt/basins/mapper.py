@@ -240,14 +240,14 @@ class _Controlled(eqx.Module):
     def verdict(self, y, y1, t, t_next, cstate, move):
         """The controller's verdict on one lane's trial step, and whether the lane takes
         it (it moves and the step is accepted) as a mask per state leaf."""
-        accept = self.controller.verdict(t, t_next, y, y1, None, cstate)
+        accept, e1 = self.controller.verdict(t, t_next, y, y1, None, cstate)
         take = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(accept & move, a.shape), y1)
-        return accept, take
+        return accept, e1, take
 
-    def settle(self, accept, y1, t, t_next, cstate):
+    def settle(self, accept, e1, t, t_next, cstate):
         """One lane's step size, time and controller state after the verdict."""
         _, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
-            accept, t, t_next, y1, None, cstate)
+            accept, e1, t, t_next, cstate)
         failed = result != diffrax.RESULTS.successful
         return t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
 
@@ -279,12 +279,13 @@ class _Controlled(eqx.Module):
                 anyone = jnp.any(move)
                 y1 = jax.lax.cond(anyone, jax.vmap(self.candidate), lambda y, *_: y,
                                   y, t, t_next)
-                accept, take = jax.lax.cond(
-                    anyone, jax.vmap(self.verdict),
-                    lambda y, y1, *_: (jnp.zeros(move.shape, bool),
-                                       tmap(lambda a: jnp.zeros(a.shape, bool), y1)),
+                judge = jax.vmap(self.verdict)
+                shapes = jax.eval_shape(judge, y, y1, t, t_next, cstate, move)
+                accept, e1, take = jax.lax.cond(  # no lane moves: reject all, unread e1
+                    anyone, judge, lambda *_: tmap(lambda a: jnp.zeros(a.shape, a.dtype),
+                                                   shapes),
                     y, y1, t, t_next, cstate, move)
-                t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, y1, t, t_next, cstate)
+                t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, e1, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
                 return (tmap(jnp.where, take, y1, y), pick(t2, t), pick(tn2, t_next),
                         tmap(pick, cs2, cstate),
