@@ -78,7 +78,7 @@ class _Partitioned(AbstractPartitionedFlow):
         return self.flow.loss
 
     def init(self, x0):
-        return self.flow.init(x0), jnp.zeros(0, x0.dtype)
+        return as_seen(self, self.flow.init(x0))
 
     def position(self, y):
         return self.flow.position(y[0])

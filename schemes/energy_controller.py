@@ -124,7 +124,7 @@ class EnergyController(diffrax.AbstractStepSizeController):
     def verdict(self, t0, t1, y0, y1_candidate, args, controller_state):
         """Whether the trial step ``y0 -> y1_candidate`` over ``[t0, t1]`` is accepted,
         and the energy at the trial point: the expensive half of
-        :meth:`adapt_step_size` (the energy at the trial point and the rate at ``y0``).
+        :meth:`adapt_step_size` (it evaluates the energy there and the rate at ``y0``).
         A vectorized caller (the basin mapper) computes it once per trial and then
         applies it with :meth:`apply_verdict`."""
         dt, e0, relaxed, armed = controller_state

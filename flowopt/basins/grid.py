@@ -71,9 +71,7 @@ class Grid:
         elif normalize is not None:
             raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
                              "'filter'.")
-        ext = np.asarray(extent, float)
-        ext = np.stack([ext, ext]) if ext.shape == (2,) else ext
-        return cls(ext, shape, center=center, u=u, v=v, names=("u", "v"))
+        return cls(_extent(extent), shape, center=center, u=u, v=v, names=("u", "v"))
 
     @classmethod
     def state(cls, y0, u, v, extent, shape, names=("a", "b")):
@@ -91,10 +89,8 @@ class Grid:
                                  f"like y0 ({jax.tree_util.tree_structure(y0)}, {flat.size} "
                                  "numbers in all).")
             dirs.append(np.asarray(fw, float))
-        ext = np.asarray(extent, float)
-        ext = np.stack([ext, ext]) if ext.shape == (2,) else ext
-        return cls(ext, shape, center=np.asarray(flat, float), u=dirs[0], v=dirs[1],
-                   unravel=unravel, names=names)
+        return cls(_extent(extent), shape, center=np.asarray(flat, float), u=dirs[0],
+                   v=dirs[1], unravel=unravel, names=names)
 
     @classmethod
     def phase(cls, flow, bounds, shape, *, x=0, v=0, at=None):
@@ -157,6 +153,12 @@ class Grid:
 
     def __len__(self):
         return self.shape[0] * self.shape[1]
+
+
+def _extent(extent):
+    """``(lo, hi)`` for both axes, or one per axis -> ``((lo, hi), (lo, hi))``."""
+    ext = np.asarray(extent, float)
+    return np.stack([ext, ext]) if ext.shape == (2,) else ext
 
 
 def sample_uniform(domain, n, key):

@@ -33,6 +33,12 @@ def _outcome(flow, y):
     return jnp.mean(x, axis=0) if x.ndim == 2 else x
 
 
+def _first_state(seen, unravel, point):
+    """The initial state, as the scheme sees the flow, of a grid point: a position, or a
+    flattened full state for grids of states (``unravel``)."""
+    return seen.init(point) if unravel is None else as_seen(seen, unravel(point))
+
+
 @eqx.filter_jit
 def _keys(key, flat, reps, replicated):
     """Start i, replica r: fold_in(fold_in(key, i), r) (just fold_in(key, i) for one run),
@@ -78,9 +84,9 @@ class _Stepper(eqx.Module):
         return _terms(flow, self.scheme, self.clock, bm, key)
 
     def init(self, x0, key):
-        start = self.flow.init if self.unravel is None else self.unravel
-        terms, seen = self._terms(key, start(x0))
-        y0 = seen.init(x0) if self.unravel is None else as_seen(seen, self.unravel(x0))
+        terms, seen = self._terms(key, self.flow.init(x0) if self.unravel is None
+                                  else self.unravel(x0))
+        y0 = _first_state(seen, self.unravel, x0)
         return y0, self.scheme.init(terms, 0.0, 1.0, y0, None)
 
     def step(self, y, state, key, s):
@@ -226,8 +232,7 @@ class _Controlled(eqx.Module):
     unravel: object = None
 
     def init(self, x0, dt0):
-        y0 = self.seen.init(x0) if self.unravel is None else \
-            as_seen(self.seen, self.unravel(x0))
+        y0 = _first_state(self.seen, self.unravel, x0)
         t0 = jnp.zeros((), jnp.result_type(float))
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
         return y0, t0, jnp.minimum(t_next, self.t1), cstate
@@ -381,8 +386,9 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
     ``early_stop`` it then stops costing work); it has diverged once its position is
     non-finite or farther than ``far`` from the grid's centre (default: 10 domain
-    widths; 10 max(1, |centre|) when the starts share one position). Converged end points are labelled by the nearest attractor within
-    ``radius``: ``attractors`` if given, else the landscape's known minima; other
+    widths; 10 max(1, |centre|) when the starts share one position). Converged end
+    points are labelled by the nearest attractor within ``radius``: ``attractors`` if
+    given, else the landscape's known minima; other
     stationary points are classified by their Hessian (-3 if not a minimum; new minima
     are found, clustered and appended). Stochastic flows run to ``t1`` with ``replicas``
     runs per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does

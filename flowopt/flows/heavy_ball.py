@@ -3,7 +3,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .base import AbstractPartitionedFlow, check_positive, sqnorm
+from .base import AbstractPartitionedFlow, check_positive, sqnorm, check_nonnegative
 
 
 class HeavyBall(AbstractPartitionedFlow):
@@ -25,8 +25,7 @@ class HeavyBall(AbstractPartitionedFlow):
 
     def __check_init__(self):
         check_positive("HeavyBall", mass=self.mass)
-        if isinstance(self.friction, (int, float)) and self.friction < 0:
-            raise ValueError(f"HeavyBall(friction={self.friction!r}): friction must be >= 0.")
+        check_nonnegative("HeavyBall", friction=self.friction)
 
     @classmethod
     def from_optax(cls, loss, learning_rate, momentum):

@@ -3,7 +3,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .base import AbstractPartitionedFlow, check_positive, sqnorm
+from .base import AbstractPartitionedFlow, check_positive, sqnorm, check_nonnegative
 
 
 class Nesterov(AbstractPartitionedFlow):
@@ -35,10 +35,8 @@ class Nesterov(AbstractPartitionedFlow):
 
     def __check_init__(self):
         check_positive("Nesterov", mass=self.mass)
-        for name in ("r", "friction", "correction"):
-            value = getattr(self, name)
-            if isinstance(value, (int, float)) and value < 0:
-                raise ValueError(f"Nesterov({name}={value!r}): {name} must be >= 0.")
+        check_nonnegative("Nesterov", r=self.r, friction=self.friction,
+                          correction=self.correction)
 
     @classmethod
     def from_optax(cls, loss, learning_rate, momentum):
