@@ -1,29 +1,55 @@
-"""Labels: attractor index, or a negative code (DESIGN.md): -1 diverged (non-finite, or
-left the far box), -2 not converged within t1, -3 stationary but not a minimum."""
+"""Labels: attractor index, or a negative code (DESIGN.md):
+
+- ``-1`` diverged: non-finite, or left the problem's far box (never the grid window's);
+- ``-2`` not converged: still moving at ``t1`` (or out of budget);
+- ``-3`` stationary, but not a minimum (a saddle or a maximum);
+- ``-4`` caught in a periodic cycle of the discrete map (fixed steps; ``period`` holds p);
+- ``-5`` stuck at a fixed point of the scheme that is not stationary for the flow.
+
+Outcomes are always listed in the order ``0 .. k-1, -1, -2, -3, -4, -5`` (:data:`ORDER`).
+"""
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
+from scipy.spatial import cKDTree
 
-DIVERGED, NOT_CONVERGED, SADDLE = -1, -2, -3
-CODES = {DIVERGED: "diverged", NOT_CONVERGED: "not converged", SADDLE: "saddle"}
+DIVERGED, NOT_CONVERGED, SADDLE, CYCLE, SPURIOUS = -1, -2, -3, -4, -5
+CODES = {DIVERGED: "diverged", NOT_CONVERGED: "not converged", SADDLE: "saddle",
+         CYCLE: "periodic cycle", SPURIOUS: "fixed point of the scheme"}
+ORDER = (DIVERGED, NOT_CONVERGED, SADDLE, CYCLE, SPURIOUS)  # after the attractors 0..k-1
+
+# internal per-start status of the integrators, before classification
+CONVERGED, AT_PRECISION = 1, 2  # met the test; stopped by its control (to be checked)
+
+
+def outcome_order(k):
+    """The one outcome order of every table, figure and comparison."""
+    return list(range(int(k))) + list(ORDER)
 
 
 def default_radius(attractors, scale):
-    """Half the closest distance between attractors, at most 5% of the domain's size."""
+    """Half the closest distance between known attractors (so they never merge), or 5% of
+    the problem's ``scale`` when fewer than two are known (or that is smaller)."""
     cap = 0.05 * scale
     if len(attractors) < 2:
         return cap
     diff = attractors[:, None] - attractors[None]
     dist = np.sqrt((diff**2).sum(-1))
     dist[np.diag_indices(len(attractors))] = np.inf
-    return min(cap, 0.5 * dist.min())
+    return min(cap, 0.5 * float(dist.min()))
 
 
 @eqx.filter_jit
-def _eigs(loss, points):
-    return jax.vmap(lambda p: jnp.linalg.eigvalsh(jax.hessian(loss)(p)))(points)
+def _derivatives(loss, points):
+    """Loss, gradient and Hessian eigen-decomposition at each point."""
+    def one(p):
+        w, v = jnp.linalg.eigh(jax.hessian(loss)(p))
+        return loss(p), jax.grad(loss)(p), w, v
+    return jax.vmap(one)(points)
 
 
 @jax.jit
@@ -39,49 +65,190 @@ def losses_at(loss, points):
     return jax.vmap(loss)(points)
 
 
-def _hessian_eigs(loss, points):
+def _np_derivatives(loss, points):
+    d = points.shape[1]
     if len(points) == 0:
-        return np.zeros((0, points.shape[1]))
-    return np.asarray(_eigs(loss, jnp.asarray(points)))
+        return np.zeros(0), np.zeros((0, d)), np.zeros((0, d)), np.zeros((0, d, d))
+    return tuple(np.asarray(a, float) for a in _derivatives(loss, jnp.asarray(points)))
 
 
-def classify(loss, final, status, attractors, radius, discover=True):
+def _rounding(f):
+    """A few hundred ulps of the loss: differences below this are noise."""
+    return 256 * np.finfo(float).eps * np.maximum(np.abs(f), 1.0)
+
+
+_PROBES = np.array([1e-3, 3e-3, 1e-2, 3e-2, 1e-1])  # probe distances, in units of scale
+
+
+def _probe_decreases(loss, points, values, eigs, vecs, tol, scale, flat):
+    """Higher-order test at stationary points whose Hessian has eigenvalues <= ``flat``
+    (singular or nearly so): along each such eigenvector (both signs), step out by
+    growing distances; the first change of the loss that exceeds what the gradient
+    bound and rounding allow decides: a decrease means a saddle. Returns a bool per
+    point: True where the loss decreases nearby (not a minimum)."""
+    n, d = points.shape
+    dirs, owner = [], []
+    for i in range(n):
+        for j in np.nonzero(eigs[i] <= flat[i])[0]:
+            dirs += [vecs[i][:, j], -vecs[i][:, j]]
+            owner += [i, i]
+    if not dirs:
+        return np.zeros(n, bool)
+    dirs, owner = np.array(dirs), np.array(owner)
+    steps = np.multiply.outer(_PROBES * scale, np.ones(len(dirs)))  # (probe, dir)
+    trial = points[owner][None] + steps[..., None] * dirs[None]
+    f = np.asarray(losses_at(loss, jnp.asarray(trial.reshape(-1, d)))).reshape(steps.shape)
+    change = f - values[owner][None]
+    noise = tol * steps + _rounding(values[owner])[None]
+    resolved = np.abs(change) > noise
+    resolved[~np.isfinite(change)] = False
+    first = np.argmax(resolved, axis=0)
+    down = resolved.any(0) & (change[first, np.arange(len(dirs))] < 0)
+    out = np.zeros(n, bool)
+    np.logical_or.at(out, owner, down)
+    return out
+
+
+@eqx.filter_jit
+def _relax(loss, points, rate, n_steps=200):
+    """``n_steps`` of gradient descent with step ``1/rate`` (per point) from ``points``."""
+    grad = jax.vmap(jax.grad(loss))
+    return jax.lax.fori_loop(0, n_steps, lambda _, p: p - grad(p) / rate[:, None], points)
+
+
+def _link(loss, points, values, eigs, vecs, flat, tol, quantum, reach):
+    """Group minima into attractors; returns a component index per point.
+
+    Two minima are one attractor when they are within a few ``quantum`` of each other
+    (one point minimum), or when both are degenerate (Hessian eigenvalues <= ``flat``),
+    within ``reach``, at the same loss, the chord between them lies in both Hessians'
+    null spaces, and the chord's midpoint relaxes (gradient descent) onto a point at
+    that loss close to the chord: a valley floor without barrier, such as a ring of
+    minima. Candidate pairs are each point's 8 nearest neighbours (scipy's cKDTree);
+    components from a connected-components pass, independent of the order of the
+    points."""
+    n = len(points)
+    k = min(9, n)
+    dist, nbr = cKDTree(points).query(points, k=k, distance_upper_bound=reach)
+    dist, nbr = dist.reshape(n, k), nbr.reshape(n, k)
+    near = np.isfinite(dist) & (nbr != np.arange(n)[:, None]) & (nbr < n)
+    pairs = np.stack([np.repeat(np.arange(n), k)[near.ravel()], nbr[near]], 1)
+    pairs = np.unique(np.sort(pairs, 1), axis=0).reshape(-1, 2)
+    if len(pairs):
+        i, j = pairs[:, 0], pairs[:, 1]
+        chord = points[j] - points[i]
+        length = np.linalg.norm(chord, axis=1)
+        close = length <= 4 * quantum
+        unit = chord / np.maximum(length, 1e-300)[:, None]
+
+        def in_null(m):
+            null = (eigs[m] <= flat[m][:, None]).astype(float)  # (pairs, d)
+            proj = np.einsum("pij,pi->pj", vecs[m], unit)  # coordinates in the eigenbasis
+            return np.sqrt(np.sum(null * proj**2, axis=1)) >= 0.9
+
+        top = np.maximum(values[i], values[j])
+        noise = tol * length + _rounding(top)
+        valley = ~close & in_null(i) & in_null(j) & (np.abs(values[i] - values[j]) <= noise)
+        if valley.any():
+            v = np.nonzero(valley)[0]
+            rate = np.maximum(np.abs(eigs[i[v]]).max(1), np.abs(eigs[j[v]]).max(1))
+            mid = 0.5 * (points[i[v]] + points[j[v]])
+            rel = np.asarray(_relax(loss, jnp.asarray(mid), jnp.asarray(np.maximum(rate, tol))))
+            f = np.asarray(losses_at(loss, jnp.asarray(rel)))
+            ok = (f <= top[v] + noise[v]) & (np.linalg.norm(rel - mid, axis=1) <= length[v] / 4)
+            valley[v] = ok
+        pairs = pairs[close | valley]
+    graph = scipy.sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                                    shape=(n, n))
+    return scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
+
+
+def newton_steps(loss, points):
+    """Max-norm length of the Newton step ``pinv(H) g`` at each point: the distance to the
+    nearest stationary point of the local quadratic model."""
+    if len(points) == 0:
+        return np.zeros(0)
+    _, g, w, v = _np_derivatives(loss, np.asarray(points, float))
+    big = np.abs(w) > 1e-12 * np.maximum(np.abs(w).max(1, keepdims=True), 1e-300)
+    coef = np.einsum("nij,ni->nj", v, g)
+    coef = np.where(big, coef / np.where(big, w, 1.0), 0.0)
+    return np.abs(np.einsum("nij,nj->ni", v, coef)).max(1)
+
+
+def classify(loss, final, status, attractors, radius, tol, scale, discover=True):
     """Labels for end points ``final`` (n, d) with ``status`` (1 converged, -1 diverged,
-    -2 not converged), and the attractor table ``(positions, losses, hessian_eigs)``.
+    -2 not converged, -4/-5 discrete-map outcomes), and the attractor table
+    ``(positions, losses, hessian_eigs, kinds, members)``.
 
     Converged points within ``radius`` of a known attractor take its index. Other
-    converged points are classified by their Hessian: not positive definite -> -3;
-    positive definite -> a newly found minimum, clustered greedily within ``radius``
-    and appended to the attractors (so tiles cannot disagree: this runs once, on all
-    end points). Minima with singular Hessians must be listed to be recognised. With
-    ``discover=False`` (noisy flows) every non-diverged end point within ``radius`` of a
-    known attractor takes its label and the others are -2.
+    converged points are classified by their Hessian: an eigenvalue clearly below zero
+    -> -3; a singular or nearly singular Hessian -> the higher-order probe test
+    (:func:`_probe_decreases`: a minimum when the loss does not decrease nearby); else a
+    minimum. New minima are grouped into attractors by :func:`_link` (a connected set of
+    minima, such as a ring, is one attractor of kind "set"; a point minimum is kind
+    "point"), ordered by position, so the result does not depend on the order of the
+    points (this runs once, on all end points). With ``discover=False`` (noisy flows)
+    every non-diverged end point within ``radius`` of a known attractor takes its label
+    and the others are -2.
     """
     final = np.asarray(final, float)
-    known = np.zeros((0, final.shape[1])) if attractors is None else np.asarray(attractors)
-    labels = np.where(status == DIVERGED, DIVERGED, NOT_CONVERGED).astype(np.int32)
-    conv = np.nonzero(status == 1 if discover else status != DIVERGED)[0]
+    status = np.asarray(status)
+    d = final.shape[1]
+    known = np.zeros((0, d)) if attractors is None else np.asarray(attractors, float)
+    labels = np.where(status < -1, status, np.where(status == DIVERGED, DIVERGED,
+                                                    NOT_CONVERGED)).astype(np.int32)
+    conv = np.nonzero(status == CONVERGED if discover else status != DIVERGED)[0]
+    if discover:
+        labels[conv] = NOT_CONVERGED
+    elif len(conv):
+        labels[conv] = NOT_CONVERGED
     if len(known) and len(conv):
         dist, near = (np.asarray(a) for a in _nearest(jnp.asarray(final[conv]),
                                                      jnp.asarray(known)))
         ok = dist < radius
         labels[conv[ok]] = near[ok]
         conv = conv[~ok]
-    found = []
+    kinds = ["point"] * len(known)
+    members = [0] * len(known)
+    found = np.zeros((0, d))
     if len(conv) and discover:
-        eigs = _hessian_eigs(loss, final[conv])
-        scale = max(1.0, np.abs(eigs).max())
-        pd = eigs.min(1) > 1e-8 * scale
-        labels[conv[~pd]] = SADDLE
-        for i in conv[pd]:  # greedy clustering of new minima
-            for j, c in enumerate(found):
-                if np.linalg.norm(final[i] - c) < radius:
-                    labels[i] = len(known) + j
-                    break
-            else:
-                found.append(final[i])
-                labels[i] = len(known) + len(found) - 1
-    positions = np.concatenate([known, np.array(found).reshape(-1, final.shape[1])])
-    losses = np.asarray(losses_at(loss, jnp.asarray(positions))) if len(positions) \
-        else np.zeros(0)
-    return labels, positions, losses, _hessian_eigs(loss, positions)
+        # one representative per small cell: the work follows distinct end points
+        quantum = tol * scale  # end points of one minimum lie within ~tol/lambda of it
+        cells, first, inverse = np.unique(np.round(final[conv] / quantum), axis=0,
+                                          return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        pts = final[conv][first]
+        f, _, w, v = _np_derivatives(loss, pts)
+        top = np.maximum(np.abs(w).max(1), tol)
+        flat = 1e-3 * top
+        saddle = w.min(1) < -flat
+        unsure = ~saddle & (w.min(1) <= flat)
+        if unsure.any():
+            idx = np.nonzero(unsure)[0]
+            saddle[idx] = _probe_decreases(loss, pts[idx], f[idx], w[idx], v[idx], tol, scale,
+                                           flat[idx])
+        labels[conv[saddle[inverse]]] = SADDLE
+        mins = np.nonzero(~saddle)[0]
+        if len(mins):
+            comp = _link(loss, pts[mins], f[mins], w[mins], v[mins], flat[mins], tol, quantum,
+                         max(radius, 0.25 * scale))
+            reps, spread, count = [], [], []
+            for c in range(comp.max() + 1):
+                m = mins[comp == c]
+                best = m[np.lexsort((*pts[m].T[::-1], f[m]))[0]]  # lowest loss, then position
+                reps.append(best)
+                spread.append(float(np.max(np.linalg.norm(pts[m] - pts[best], axis=1))))
+                count.append(len(m))
+            order = np.lexsort(pts[reps].T[::-1])
+            new_index = np.empty(len(reps), int)
+            new_index[order] = np.arange(len(reps))
+            cell_label = np.full(len(pts), SADDLE)
+            cell_label[mins] = len(known) + new_index[comp]
+            on = ~saddle[inverse]
+            labels[conv[on]] = cell_label[inverse[on]]
+            found = pts[np.array(reps)[order]]
+            kinds += ["set" if spread[o] > radius else "point" for o in order]
+            members += [count[o] for o in order]
+    positions = np.concatenate([known, found])
+    losses, _, w, _ = _np_derivatives(loss, positions)
+    return labels, positions, losses, w, np.array(kinds, dtype=object), np.array(members)

@@ -161,11 +161,47 @@ def _extent(extent):
     return np.stack([ext, ext]) if ext.shape == (2,) else ext
 
 
+class Starts:
+    """A set of starts, shape ``(n, d)`` (random restarts, a list of points): the mapper
+    maps it over the dimension ``start`` instead of a plane's ``(y, x)``."""
+
+    unravel = None
+    names = ("start", "")
+    u = v = ()
+
+    def __init__(self, starts):
+        pts = np.asarray(starts, float)
+        if pts.ndim != 2 or len(pts) < 1 or not np.all(np.isfinite(pts)):
+            raise ValueError(f"basins(grid=array of shape {pts.shape}): a set of starts must "
+                             "be a finite array of shape (n, d), one row per start, e.g. "
+                             "fo.sample_uniform(loss.domain, 500, key).")
+        self.starts = pts
+        self.shape = (len(pts),)
+        self.center = tuple(pts.mean(0))
+        self.bounds = tuple(zip(pts.min(0).tolist(), pts.max(0).tolist()))
+
+    @property
+    def dim(self):
+        return self.starts.shape[1]
+
+    def points(self):
+        return self.starts
+
+    def __len__(self):
+        return len(self.starts)
+
+
 def sample_uniform(domain, n, key):
-    """``n`` starts uniform over ``domain`` (``(d, 2)`` bounds), for random restarts."""
+    """``n`` starts uniform over ``domain`` (``(d, 2)`` bounds with lo < hi), for random
+    restarts; shape ``(n, d)``. ``fo.basins`` maps such a set like a grid."""
     domain = np.asarray(domain, float)
     if domain.ndim != 2 or domain.shape[1] != 2:
         raise ValueError(f"sample_uniform(domain=...): domain must have shape (d, 2), not "
                          f"{domain.shape}.")
+    if not (np.all(np.isfinite(domain)) and np.all(domain[:, 0] < domain[:, 1])):
+        raise ValueError(f"sample_uniform(domain={domain.tolist()}): every row must be a "
+                         "finite (lo, hi) with lo < hi.")
+    if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"sample_uniform(n={n!r}): n must be an int >= 1.")
     return jax.random.uniform(key, (n, domain.shape[0]), minval=domain[:, 0],
                               maxval=domain[:, 1])

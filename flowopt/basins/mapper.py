@@ -15,22 +15,58 @@ import schemes
 
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
-from ..solve import _step_clock, _terms, as_seen, bind_energy, solve, stationary
-from .classify import CODES, DIVERGED, NOT_CONVERGED, classify, default_radius, losses_at
-from .grid import Grid
+from ..solve import _step_clock, _terms, as_seen, bind_energy, solve
+from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
+                       classify, default_radius, losses_at, newton_steps, outcome_order)
+from .grid import Grid, Starts
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
 
 
-def _diverged(x, center, far):
-    """Non-finite, or beyond ``far`` (max norm) from ``center``; over the last axis."""
-    return ~jnp.all(jnp.isfinite(x), -1) | (jnp.max(jnp.abs(x - center), -1) > far)
+def _max_abs(tree):
+    """Largest |entry| over a pytree, as a chain of maxima for small leaves: vmapped over
+    many lanes, XLA:CPU reduces short axes slowly (DESIGN.md)."""
+    out = None
+    for leaf in jax.tree_util.tree_leaves(tree):
+        flat = jnp.abs(leaf).reshape(-1)
+        parts = [jnp.max(flat)] if flat.size > 16 else [flat[i] for i in range(flat.size)]
+        for p in parts:
+            out = p if out is None else jnp.maximum(out, p)
+    return jnp.zeros(()) if out is None else out
+
+
+def _finite(tree):
+    """Whether every entry of a pytree is finite (a chain of ands for small leaves)."""
+    out = jnp.asarray(True)
+    for leaf in jax.tree_util.tree_leaves(tree):
+        flat = jnp.isfinite(leaf).reshape(-1)
+        parts = [jnp.all(flat)] if flat.size > 16 else [flat[i] for i in range(flat.size)]
+        for p in parts:
+            out = out & p
+    return out
 
 
 def _outcome(flow, y):
-    """Where a state ends, shape (d,): the position, or the agents' mean for ensembles."""
+    """Where a state ends, shape (d,): the position, or for interacting flows the
+    ensemble's representative point (``flow.outcome``: mean or consensus)."""
+    outcome = getattr(flow, "outcome", None)
+    if outcome is not None:
+        return outcome(y)
     x = flow.position(y)
     return jnp.mean(x, axis=0) if x.ndim == 2 else x
+
+
+def _check(seen, t, y, tol, center, far):
+    """(converged, diverged) of one lane at state ``y``: diverged once any part of the
+    state is non-finite or the position is farther than ``far`` (max norm) from
+    ``center``; converged once ``max|grad f| <= tol`` and ``max|x'| <= tol``."""
+    x = _outcome(seen, y)
+    diverged = ~_finite(y) | (_max_abs(x - center) > far)
+    pos = seen.position(y)
+    grad = jax.vmap(seen.grad)(pos) if pos.ndim == 2 else seen.grad(pos)
+    speed = seen.position(seen.drift(t, y, None))
+    conv = (_max_abs(grad) <= tol) & (_max_abs(speed) <= tol)
+    return conv & ~diverged, diverged
 
 
 def _first_state(seen, unravel, point):
@@ -53,22 +89,22 @@ def _outcomes(flow, ys):
     return jax.vmap(lambda y: _outcome(flow, y))(ys)
 
 
-@eqx.filter_jit
-def _init_lanes(stepper, points, keys):
-    return jax.vmap(stepper.init)(points, keys)
-
-
+def _freeze(keep, new, old):
+    """Per lane: ``new`` where ``keep``, else ``old`` (the mask broadcast to each leaf)."""
+    return jax.tree_util.tree_map(
+        lambda a, b: jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
 
 class _Stepper(eqx.Module):
-    """Advances a batch of lanes by chunks of fixed steps, checking convergence and
-    divergence after each chunk, inside one jitted call."""
+    """Advances a batch of lanes by fixed steps inside one jitted call. Every step first
+    checks each lane (converged, diverged) at its current state and freezes the lanes
+    that are decided, so a lane's label, step count and end point are those of the
+    first step at which its criterion held, whatever shares its batch or chunk."""
 
     flow: AbstractFlow
     scheme: diffrax.AbstractSolver
     clock: object
     center: jax.Array
-    far: float
     tol: float
     chunk: int = eqx.field(static=True)
     noisy: bool = eqx.field(static=True)
@@ -94,82 +130,147 @@ class _Stepper(eqx.Module):
         y1, _, _, state1, _ = self.scheme.step(terms, s, s + 1, y, None, state, False)
         return y1, state1
 
-    def check(self, y, key, s):
+    def check(self, y, key, far, s):
         """(converged, diverged) of one lane; noisy flows never count as converged."""
         _, seen = self._terms(key, y)
-        diverged = _diverged(_outcome(seen, y), self.center, self.far)
-        if self.noisy:
-            return jnp.asarray(False), diverged
-        return ~diverged & stationary(seen, self.clock.time(s), y, None, self.tol), diverged
+        conv, div = _check(seen, self.clock.time(s), y, self.tol, self.center, far)
+        return (jnp.asarray(False) if self.noisy else conv), div
+
+    def _checks(self, ys, keys, fars, s):
+        return jax.vmap(self.check, in_axes=(0, 0, 0, None))(ys, keys, fars, s)
 
     @eqx.filter_jit
-    def run_fixed(self, ys, states, keys):
+    def run_fixed(self, lanes):
         """All ``chunk`` steps at once (a static trip count), then one check."""
+        ys, states, keys, fars = lanes
         step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
         ys, states = jax.lax.fori_loop(0, self.chunk, lambda k, c: step(c[0], c[1], keys, k),
                                        (ys, states))
-        conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, self.chunk)
-        return ys, states, conv, div
+        conv, div = self._checks(ys, keys, fars, self.chunk)
+        return (ys, states, keys, fars), conv, div
 
     lane_axis = 0
 
-    def start(self, points, keys):
+    def start(self, points, keys, fars):
         ys, states = _init_lanes(self, points, keys)
-        return ys, states, keys
+        return ys, states, keys, fars
 
     def outcome(self, lanes):
         # positions as the scheme's view of the flow reads them (a first-order flow under
         # a partitioned scheme carries an empty second part)
         return _outcomes(_terms(self.flow, self.scheme, self.clock)[1], lanes[0])
 
+    def times(self, lanes, done):
+        return np.asarray(done) * float(self.clock.dt)
+
+    def at_end(self, lanes, s):
+        n = ys_len(lanes[0])
+        return np.full(n, s), np.full(n, s * float(self.clock.dt))
+
     @eqx.filter_jit
     def advance(self, lanes, active, done, code, s, s_end, compact_below):
-        ys, states, keys = lanes
+        ys, states, keys, fars = lanes
+        step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
+
+        def decide(ys, active, done, code, s):
+            conv, div = self._checks(ys, keys, fars, s)
+            newly = active & (div | conv)
+            return (active & ~newly, jnp.where(newly, s, done),
+                    jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), code))
+
+        def one(k, c):
+            ys, states, active, done, code = c
+            active, done, code = decide(ys, active, done, code, k)
+            y1, st1 = step(ys, states, keys, k)
+            return _freeze(active, y1, ys), _freeze(active, st1, states), active, done, code
 
         def chunk(carry):
             ys, states, active, done, code, s = carry
-            count = jnp.minimum(self.chunk, s_end - s)
-            step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
-            ys, states = jax.lax.fori_loop(
-                0, count, lambda k, c: step(c[0], c[1], keys, s + k), (ys, states))
-            s = s + count
-            conv, div = jax.vmap(self.check, in_axes=(0, 0, None))(ys, keys, s)
-            newly = active & (div | conv)
-            done = jnp.where(newly, s, done)
-            code = jnp.where(newly, jnp.where(div, DIVERGED, 1), code)
-            return ys, states, active & ~newly, done, code, s
+            s1 = jnp.minimum(s + self.chunk, s_end)
+            ys, states, active, done, code = jax.lax.fori_loop(
+                s, s1, one, (ys, states, active, done, code))
+            active, done, code = decide(ys, active, done, code, s1)  # the state after s1
+            return ys, states, active, done, code, s1
 
         def more(carry):
             n_active = jnp.sum(carry[2])
             return (carry[5] < s_end) & (n_active > 0) & (n_active >= compact_below)
 
+        active, done, code = decide(ys, active, done, code, s)
         ys, states, active, done, code, s = jax.lax.while_loop(
             more, chunk, (ys, states, active, done, code, s))
-        return (ys, states, keys), active, done, code, s
+        return (ys, states, keys, fars), active, done, code, s
+
+    @eqx.filter_jit
+    def periods(self, lanes, s, max_period):
+        """Per lane, the smallest p <= ``max_period`` with ``|Phi^p(y) - y| <= tol p dt``
+        (max norm over the state; ``Phi`` one step of the scheme): p = 1 is a fixed
+        point of the scheme, p >= 2 a cycle of the discrete map; 0 if none."""
+        ys, states, keys, _ = lanes
+        step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
+        dist = jax.vmap(lambda a, b: _max_abs(jax.tree_util.tree_map(jnp.subtract, a, b)))
+        dt = self.clock.dt
+
+        def body(p, c):
+            y, st, found = c
+            y, st = step(y, st, keys, s + p)
+            hit = (found == 0) & (dist(y, ys) <= self.tol * (p + 1) * dt)
+            return y, st, jnp.where(hit, p + 1, found)
+
+        return jax.lax.fori_loop(0, max_period, body,
+                                 (ys, states, jnp.zeros(ys_len(ys), jnp.int32)))[2]
 
 
-def _run_fixed(stepper, points, keys, n_steps):
-    """Fixed budget, no early stop: every start takes all steps; returns end points,
-    steps and status (1, -1, -2) per start."""
+def ys_len(ys):
+    return jax.tree_util.tree_leaves(ys)[0].shape[0]
+
+
+@eqx.filter_jit
+def _init_lanes(stepper, points, keys):
+    return jax.vmap(stepper.init)(points, keys)
+
+
+def _classify_periods(runner, lanes, left, status, s, max_period):
+    """Lanes still moving at the end: a fixed point of the scheme (-5) or a cycle of the
+    discrete map (-4, with its period), else -2. Returns status and periods."""
+    period = np.zeros(len(left), int)
+    if not max_period or not hasattr(runner, "periods") or runner.noisy or not left.any():
+        return status, period
+    p = np.asarray(runner.periods(lanes, jnp.asarray(s), max_period))
+    period[left] = p[left]
+    status = np.where(left & (period == 1), SPURIOUS,
+                      np.where(left & (period >= 2), CYCLE, status))
+    return status, period
+
+
+def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
+    """Fixed budget, no early stop: every start takes all steps and is judged at t1;
+    returns end points, steps, times, status and periods per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
-    ys, states, conv, div = stepper.run_fixed(ys, states, keys)
+    lanes, conv, div = stepper.run_fixed((ys, states, keys, fars))
     div, conv = np.asarray(div), np.asarray(conv)
-    status = np.where(div, DIVERGED, np.where(conv, 1, NOT_CONVERGED))
-    return np.asarray(stepper.outcome((ys,))), np.full(len(points), n_steps), status
+    status = np.where(div, DIVERGED, np.where(conv, CONVERGED, NOT_CONVERGED))
+    status, period = _classify_periods(stepper, lanes, status == NOT_CONVERGED, status,
+                                       n_steps, max_period)
+    steps = np.full(len(points), n_steps)
+    return (np.asarray(stepper.outcome(lanes)), steps, stepper.times(lanes, steps), status,
+            period)
 
 
-def _drive(runner, points, keys, n_steps):
-    """Run a tile in chunks until every start has converged, diverged or stopped, or the
-    budget is spent. Finished lanes are masked; once only a quarter of the lanes still
-    run, they are compacted into a smaller batch (sizes 1024 * 4^k: few compilations),
-    so the work follows the starts that are left. ``runner`` gives ``start``,
-    ``advance``, ``outcome`` and its ``lane_axis``. Returns end points, steps (or
-    trials) and status (1, -1, -2) per start."""
+def _drive(runner, points, keys, fars, n_steps, max_period=0):
+    """Run a tile until every start has converged, diverged or stopped, or the budget is
+    spent. Decided lanes are frozen; once only a quarter of the lanes still run, they
+    are compacted into a smaller batch (sizes 1024 * 4^k: few compilations), so the work
+    follows the starts that are left. ``runner`` gives ``start``, ``advance``,
+    ``outcome``, ``times`` and its ``lane_axis``. Returns end points, steps (accepted
+    steps), times, status and periods per start."""
     n = len(points)
-    state = runner.start(jnp.asarray(points), keys)
+    state = runner.start(jnp.asarray(points), keys, jnp.asarray(fars))
     final = np.zeros((n, runner.center.shape[0]))
     steps = np.full(n, n_steps)
+    times = np.zeros(n)
     status = np.full(n, NOT_CONVERGED)
+    period = np.zeros(n, int)
     lanes = np.arange(n)  # original index of each lane; -1 for padding
     active = jnp.ones(n, bool)
     done = jnp.zeros(n, jnp.int32)
@@ -181,16 +282,24 @@ def _drive(runner, points, keys, n_steps):
             jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0))
         s = int(s_dev)
         pos, act = np.asarray(runner.outcome(state)), np.asarray(active)
-        ds, cs = np.asarray(done), np.asarray(code)
+        ds, cs, ts = np.asarray(done), np.asarray(code), runner.times(state, done)
         real = lanes >= 0
         fin = real & ~act
         final[lanes[fin]] = pos[fin]
         steps[lanes[fin]] = ds[fin]
+        times[lanes[fin]] = ts[fin]
         status[lanes[fin]] = np.where(cs[fin] == 0, NOT_CONVERGED, cs[fin])
         left = real & act
         if s >= n_steps or not left.any():
             final[lanes[left]] = pos[left]
-            return final, steps, status
+            end_steps, end_times = runner.at_end(state, s)
+            steps[lanes[left]] = end_steps[left]
+            times[lanes[left]] = end_times[left]
+            st, per = _classify_periods(runner, state, left, np.full(len(left), NOT_CONVERGED),
+                                        s, max_period)
+            status[lanes[left]] = st[left]
+            period[lanes[left]] = per[left]
+            return final, steps, times, status, period
         keep = np.nonzero(left)[0]
         size = _MIN_LANES
         while size < len(keep):
@@ -207,16 +316,17 @@ def _drive(runner, points, keys, n_steps):
 class _Controlled(eqx.Module):
     """Energy-controlled lanes in lockstep: every trial advances all lanes by one step of
     their own size; the controller's own ``verdict`` and ``apply_verdict`` (the two
-    halves of its ``adapt_step_size``, vmapped) accept or reject per lane. Chunks of
-    trials, convergence checks and masking as for fixed steps.
+    halves of its ``adapt_step_size``, vmapped) accept or reject per lane. Each trial
+    first checks every lane at its current state (in the verdict's conditional, where
+    the gradient there is computed anyway) and freezes the decided ones: a lane's
+    accepted steps, time and end point are those at which its criterion first held.
 
     Shaped for XLA:CPU, which fuses cheap producers into every consumer and handles a
     per-lane mask broadcast along a short minor axis slowly: the trial step and the
     verdict are each computed once and materialized (a conditional is a fusion
     boundary), and the verdict comes with the keep-masks already broadcast to each state
-    leaf's shape. That brought a trial from 14 to 7-10 fixed steps (65,536 lanes, GD and
-    heavy ball on Himmelblau; benchmarks/basins_throughput.py); the rest is the per-lane
-    bookkeeping, one array pass per carried quantity."""
+    leaf's shape. The rest is the per-lane bookkeeping, one array pass per carried
+    quantity (benchmarks/basins_throughput.py)."""
 
     flow: AbstractFlow
     seen: AbstractFlow
@@ -224,30 +334,34 @@ class _Controlled(eqx.Module):
     scheme: diffrax.AbstractSolver
     controller: object
     center: jax.Array
-    far: float
     tol: float
     t1: float
     dt0: jax.Array
     chunk: int = eqx.field(static=True)
     unravel: object = None
+    noisy = False
 
-    def init(self, x0, dt0):
+    def init(self, x0, dt0, far):
         y0 = _first_state(self.seen, self.unravel, x0)
         t0 = jnp.zeros((), jnp.result_type(float))
         t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
-        return y0, t0, jnp.minimum(t_next, self.t1), cstate
+        return (y0, t0, jnp.minimum(t_next, self.t1), cstate, far, jnp.zeros((), jnp.int32),
+                jnp.zeros((), jnp.int32))
 
     def candidate(self, y, t, t_next):
         """One lane's trial step."""
         return self.scheme.step(self.terms, t, t_next, y, None,
                                 self.scheme.init(self.terms, t, t_next, y, None), False)[0]
 
-    def verdict(self, y, y1, t, t_next, cstate, move):
-        """The controller's verdict on one lane's trial step, and whether the lane takes
-        it (it moves and the step is accepted) as a mask per state leaf."""
+    def verdict(self, y, y1, t, t_next, cstate, far, move):
+        """One lane's check at ``y`` (converged, diverged), the controller's verdict on its
+        trial step, and whether the lane takes it (it moves, is undecided and the step is
+        accepted) as a mask per state leaf."""
+        conv, div = _check(self.seen, t, y, self.tol, self.center, far)
+        go = move & ~conv & ~div
         accept, e1 = self.controller.verdict(t, t_next, y, y1, None, cstate)
-        take = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(accept & move, a.shape), y1)
-        return accept, e1, take
+        take = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(accept & go, a.shape), y1)
+        return accept & go, e1, take, conv, div
 
     def settle(self, accept, e1, t, t_next, cstate):
         """One lane's step size, time and controller state after the verdict."""
@@ -256,55 +370,70 @@ class _Controlled(eqx.Module):
         failed = result != diffrax.RESULTS.successful
         return t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
 
-    def check(self, y, t):
-        diverged = _diverged(_outcome(self.seen, y), self.center, self.far)
-        return ~diverged & stationary(self.seen, t, y, None, self.tol), diverged
-
     lane_axis = 0
 
     @eqx.filter_jit
-    def start(self, points, keys):
+    def start(self, points, keys, fars):
         del keys
-        return jax.vmap(self.init, in_axes=(0, None))(points, self.dt0)
+        return jax.vmap(self.init, in_axes=(0, None, 0))(points, self.dt0, fars)
 
     @eqx.filter_jit
     def outcome(self, lanes):
         return jax.vmap(lambda z: _outcome(self.seen, z))(lanes[0])
+
+    def times(self, lanes, done):
+        return np.asarray(lanes[1])
+
+    def at_end(self, lanes, s):
+        return np.asarray(lanes[5]), np.asarray(lanes[1])
 
     @eqx.filter_jit
     def advance(self, lanes, active, done, code, k, k_end, compact_below):
         tmap = jax.tree_util.tree_map
 
         def chunk(carry):
-            (y, t, t_next, cstate), active, done, code, k = carry
+            (y, t, t_next, cstate, far, accepted, why), active, done, code, k = carry
 
             def body(_, c):
-                y, t, t_next, cstate, stuck = c
-                move = active & ~stuck
-                anyone = jnp.any(move)
+                y, t, t_next, cstate, accepted, why, active, done, code = c
+                move = active & (why == 0)
+                anyone = jnp.any(active)
                 y1 = jax.lax.cond(anyone, jax.vmap(self.candidate), lambda y, *_: y,
                                   y, t, t_next)
                 judge = jax.vmap(self.verdict)
-                shapes = jax.eval_shape(judge, y, y1, t, t_next, cstate, move)
-                accept, e1, take = jax.lax.cond(  # no lane moves: reject all, unread e1
+                shapes = jax.eval_shape(judge, y, y1, t, t_next, cstate, far, move)
+                accept, e1, take, conv, div = jax.lax.cond(  # nobody left: all zeros
                     anyone, judge, lambda *_: tmap(lambda a: jnp.zeros(a.shape, a.dtype),
                                                    shapes),
-                    y, y1, t, t_next, cstate, move)
+                    y, y1, t, t_next, cstate, far, move)
+                newly = active & (conv | div)
+                done = jnp.where(newly, accepted, done)
+                code = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), code)
+                active = active & ~newly
+                move = move & ~newly
                 t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, e1, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
-                return (tmap(jnp.where, take, y1, y), pick(t2, t), pick(tn2, t_next),
-                        tmap(pick, cs2, cstate),
-                        stuck | (move & (failed | (t2 >= self.t1))))
+                t2 = pick(t2, t)
+                why = jnp.where(move & failed, AT_PRECISION,
+                                jnp.where(move & (t2 >= self.t1), NOT_CONVERGED, why))
+                return (tmap(jnp.where, take, y1, y), t2, pick(tn2, t_next),
+                        tmap(pick, cs2, cstate), accepted + accept.astype(accepted.dtype),
+                        why, active, done, code)
 
-            y, t, t_next, cstate, stuck = jax.lax.fori_loop(
-                0, self.chunk, body, (y, t, t_next, cstate, jnp.zeros_like(active)))
-            k = k + self.chunk
-            conv, div = jax.vmap(self.check)(y, t)
-            new = jnp.where(div, DIVERGED, jnp.where(conv, 1, jnp.where(stuck, NOT_CONVERGED, 0)))
-            finished = active & (new != 0)
-            code = jnp.where(finished, new, code)
-            done = jnp.where(finished, k, done)
-            return (y, t, t_next, cstate), active & ~finished, done, code, k
+            y, t, t_next, cstate, accepted, why, active, done, code = jax.lax.fori_loop(
+                0, self.chunk, body, (y, t, t_next, cstate, accepted, why, active, done, code))
+            # lanes stopped by their control (floor or t1): one last check where they stopped
+            conv, div = jax.vmap(lambda z, s, f: _check(self.seen, s, z, self.tol,
+                                                        self.center, f))(y, t, far)
+            newly = active & (why != 0) & (conv | div)
+            done = jnp.where(newly, accepted, done)
+            code = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), code)
+            active = active & ~newly
+            stopped = active & (why != 0)
+            done = jnp.where(stopped, accepted, done)
+            code = jnp.where(stopped, why, code)
+            return ((y, t, t_next, cstate, far, accepted, why), active & ~stopped, done, code,
+                    k + self.chunk)
 
         def more(carry):
             n_active = jnp.sum(carry[1])
@@ -313,28 +442,45 @@ class _Controlled(eqx.Module):
         return jax.lax.while_loop(more, chunk, (lanes, active, done, code, k))
 
 
-def _controlled_tile(flow, scheme, points, t1, dt0, controller, tol, max_steps, center, far,
+def _controlled_tile(flow, scheme, points, fars, t1, dt0, controller, tol, max_steps, center,
                      chunk, unravel):
-    """Energy control over a tile (see :class:`_Controlled`); returns end points, trials
-    and status."""
+    """Energy control over a tile (see :class:`_Controlled`); returns end points,
+    accepted steps, times, status and periods (all 0)."""
     terms, seen = _terms(flow, scheme, None, None, None)
     controller = bind_energy(controller, seen)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
-                         float(far), float(tol), float(t1), jnp.asarray(dt0), chunk, unravel)
-    return _drive(runner, points, None, max_steps)
+                         float(tol), float(t1), jnp.asarray(dt0), chunk, unravel)
+    return _drive(runner, points, None, fars, max_steps)
 
 
-def _solve_tile(flow, scheme, points, keys, t1, dt0, controller, tol, max_steps, center, far):
+def _solve_tile(flow, scheme, points, keys, fars, t1, dt0, controller, tol, max_steps,
+                center):
     """Error control (diffrax controllers): one ``fo.solve`` per start, vectorized. Each
-    lane runs its own while loop, so this path is slower per step than fixed steps."""
+    lane runs its own while loop, so this path is slower per step than fixed steps.
+    ``steps`` are accepted steps, ``time`` the time at which the start converged."""
     sol = jax.vmap(lambda x0, k: solve(flow, scheme, x0, t1=t1, dt0=dt0, controller=controller,
                                        gtol=tol, key=k, max_steps=max_steps))(
         jnp.asarray(points), keys)
     pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(sol.y))
-    bad = np.asarray(_diverged(pos, center, far))
-    status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), 1, NOT_CONVERGED))
-    steps = np.asarray(sol.stats["num_steps"])
-    return pos, steps, status
+    finite = np.asarray(jax.vmap(_finite)(sol.y))
+    bad = ~finite | (np.abs(pos - center).max(1) > fars)
+    status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), CONVERGED,
+                                              AT_PRECISION))
+    steps = np.asarray(sol.stats["num_accepted_steps"])
+    return pos, steps, np.asarray(sol.t, float), status, np.zeros(len(pos), int)
+
+
+def _precision(controller, final, dtype):
+    """How close to a stationary point (max norm of the Newton step) a start stopped by
+    its control can get: an error controller resolves positions to ~its tolerances
+    (10 (atol + rtol |x|)); the energy controller stops where energy differences are
+    rounding (sqrt(eps) max(1, |x|))."""
+    size = np.maximum(1.0, np.abs(final).max(1))
+    if isinstance(controller, schemes.EnergyController):
+        return np.sqrt(np.finfo(dtype).eps) * size
+    rtol = float(np.max(getattr(controller, "rtol", 0.0)))
+    atol = float(np.max(getattr(controller, "atol", 0.0)))
+    return 10 * (atol + rtol * size)
 
 
 def _position_dim(flow, grid):
@@ -361,7 +507,7 @@ def _starts(flow, grid, agents, spread, key):
     points = grid.points().reshape(-1, grid.dim)
     if not flow.interacting:
         return points
-    if agents is None or agents < 1:
+    if agents is None or not isinstance(agents, int) or agents < 1:
         raise ValueError(f"basins(agents={agents!r}): {type(flow).__name__} moves agents; pass "
                          "agents=N >= 1 (the grid point is the centre of their cloud).")
     offsets = spread * np.asarray(jax.random.normal(
@@ -370,37 +516,78 @@ def _starts(flow, grid, agents, spread, key):
     return points[:, None, :] + offsets[None]
 
 
+def _problem_box(flow, grid, dim, far):
+    """The far box's centre and half-width, and the problem's length scale: from the
+    landscape's domain (10^6 domain widths around its centre) or, for a plain function,
+    10^6 around the origin at scale 1 -- never from the grid window, so zooming in never
+    turns a converging start into "diverged". Each start's box is widened to 10 times
+    its own distance from the centre."""
+    loss = flow.loss
+    if isinstance(loss, Landscape):
+        lo, hi = loss.domain[:, 0], loss.domain[:, 1]
+        center, scale = (lo + hi) / 2, float(np.max(hi - lo))
+    else:
+        center, scale = np.zeros(dim), 1.0
+    return center, scale, (1e6 * scale if far is None else far)
+
+
+def _check_value(name, value, minimum=0.0, strict=True, allow_none=False):
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > minimum if strict else value >= minimum)
+    if not ok:
+        raise ValueError(f"basins({name}={value!r}): {name} must be a finite number "
+                         f"{'>' if strict else '>='} {minimum:g}.")
+
+
 def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
            attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
            agents=None, spread=0.1, far=None, max_steps=None, tile_order=None,
-           progress=False):
+           max_period=16, progress=False):
     """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
+
+    ``grid`` is a :class:`Grid` (a plane of starts: maps over ``(y, x)``) or a set of
+    starts (:func:`sample_uniform`, or any array of shape ``(n, d)``: maps over
+    ``start``, e.g. seed 002's random restarts).
 
     Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
     ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration (on XLA:CPU a trial costs 7-10 fixed steps: besides the step and
-    the energy at the trial point, every lane carries its own time, step size, energy
-    and flags through a dozen array passes; see benchmarks/basins_throughput.py); other
-    diffrax controllers run one adaptive solve per start. A start has converged once
-    ``max|grad f| <= tol`` and ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in
-    float32, where rounding keeps gradients near 1e-5; checked every ``chunk`` steps; with
-    ``early_stop`` it then stops costing work); it has diverged once its position is
-    non-finite or farther than ``far`` from the grid's centre (default: 10 domain
-    widths; 10 max(1, |centre|) when the starts share one position). Converged end
-    points are labelled by the nearest attractor within ``radius``: ``attractors`` if
-    given, else the landscape's known minima; other
-    stationary points are classified by their Hessian (-3 if not a minimum; new minima
-    are found, clustered and appended). Stochastic flows run to ``t1`` with ``replicas``
-    runs per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does
-    not depend on ``tile`` or on ``tile_order`` (the order tiles are computed in); interacting
-    flows start ``agents`` agents around each grid point (``spread``).
+    each per iteration; other diffrax controllers run one adaptive solve per start. A
+    start has converged at the first step where ``max|grad f| <= tol`` and
+    ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in float32; checked at every
+    step, and the start is frozen there: its ``steps``, ``time`` and end point are its
+    own, whatever else shares its tile or chunk). A start that its control stopped
+    (the energy controller's step floor; an error controller at ``t1``) counts as
+    converged when its end point is within the control's precision of a stationary
+    point (the Newton step: ``sqrt(eps) max(1, |x|)`` for the energy controller,
+    ``10 (atol + rtol |x|)`` for error control). It has diverged once its state is
+    non-finite or its position farther than ``far`` (max norm) from the problem's
+    centre: default 10^6 domain widths from a landscape's domain centre, 10^6 from the
+    origin for a plain function, and never less than 10 times the start's own distance
+    -- it never depends on the grid window.
 
-    Returns an ``xarray.Dataset`` with dims ``(y, x)``: ``label`` (attractor index, or
-    -1 diverged, -2 not converged, -3 stationary non-minimum), ``steps``, ``time``
-    (steps x dt0: convergence time), ``final_loss``, ``final_x`` (y, x, dim); for
-    replicas also ``probability`` (outcome, y, x) and ``entropy`` (y, x). Coordinates
-    ``attractor`` with ``attractor_x``, ``attractor_loss``, ``attractor_hessian``; the
-    configuration is in ``attrs``.
+    Converged end points take the index of the nearest attractor within ``radius``
+    (``attractors`` if given, else the landscape's known minima; default radius: half
+    the closest distance between them, at most 5% of the problem's scale); other
+    stationary points are classified by their Hessian with a higher-order test where it
+    is singular (-3 if not a minimum); new minima are discovered and grouped by
+    connected components (a ring of minima is one attractor of kind "set"). Fixed-step
+    starts still moving at ``t1`` are tested for a cycle of the discrete map of period
+    p <= ``max_period`` (-4, ``period`` p) or a fixed point of the scheme that is not
+    stationary for the flow (-5). Stochastic flows run to ``t1`` with ``replicas`` runs
+    per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does not
+    depend on ``tile`` or ``tile_order``; interacting flows start ``agents`` agents
+    around each grid point (``spread``) and are judged by ``flow.outcome``.
+
+    Returns an ``xarray.Dataset`` with dims ``(y, x)`` (or ``start``): ``label``
+    (attractor index, or -1 diverged, -2 not converged, -3 stationary non-minimum, -4
+    periodic cycle, -5 fixed point of the scheme), ``steps`` (accepted steps until the
+    criterion held), ``time`` (the start's own time then), ``period``, ``final_loss``,
+    ``final_x`` (.., dim); for replicas also ``probability`` (outcome, ..) in the
+    order 0..k-1, -1, -2, -3, -4, -5 and ``entropy``. Coordinates ``attractor`` with
+    ``attractor_x``, ``attractor_loss``, ``attractor_hessian``, ``attractor_kind``,
+    ``attractor_members``; the configuration is in ``attrs``.
 
     Example:
         >>> import flowopt as fo, schemes
@@ -412,8 +599,19 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     """
     if not isinstance(flow, AbstractFlow):
         raise TypeError(f"basins(flow={flow!r}): pass a flow, e.g. fo.flows.GradientFlow(loss).")
+    if not isinstance(scheme, diffrax.AbstractSolver):
+        raise TypeError(f"basins(scheme={scheme!r}): pass a scheme such as schemes.Euler() or a "
+                        "diffrax solver instance such as diffrax.Tsit5().")
     if not isinstance(grid, Grid):
-        raise TypeError(f"basins(grid={grid!r}): pass fo.Grid(bounds, shape) or fo.Grid.plane.")
+        if isinstance(grid, (np.ndarray, jax.Array, list, tuple)):
+            grid = Starts(grid)
+        else:
+            raise TypeError(f"basins(grid={grid!r}): pass fo.Grid(bounds, shape), "
+                            "fo.Grid.plane(...), or an array of starts of shape (n, d).")
+    if controller is not None and not isinstance(
+            controller, (schemes.EnergyController, diffrax.AbstractStepSizeController)):
+        raise TypeError(f"basins(controller={controller!r}): pass None (fixed steps), "
+                        "schemes.EnergyController() or a diffrax step-size controller.")
     loss = flow.loss
     if grid.unravel is not None and (flow.interacting or not (
             controller is None or isinstance(controller, schemes.EnergyController))):
@@ -425,15 +623,27 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         raise ValueError(f"basins(grid=...): the grid's starts live in R^{dim} but the loss "
                          f"{type(loss).__name__} in R^{loss.dim}; use fo.Grid.plane(center, "
                          "u, v, ...) with vectors of that dimension.")
+    dtype = jnp.result_type(float)
     if tol is None:
-        tol = 1e-6 if jnp.result_type(float) == jnp.float64 else 1e-3
+        tol = 1e-6 if dtype == jnp.float64 else 1e-3
     for name, value in (("t1", t1), ("dt0", dt0), ("tol", tol)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"basins({name}={value!r}): {name} must be a positive number.")
+        _check_value(name, value)
+    _check_value("radius", radius, allow_none=True)
+    _check_value("far", far, allow_none=True)
+    _check_value("spread", spread, strict=False)
     for name, value in (("replicas", replicas), ("tile", tile), ("chunk", chunk)):
-        if not (isinstance(value, int) and value >= 1):
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             raise ValueError(f"basins({name}={value!r}): {name} must be an int >= 1.")
+    if not (isinstance(max_period, int) and not isinstance(max_period, bool) and max_period >= 0):
+        raise ValueError(f"basins(max_period={max_period!r}): max_period must be an int >= 0 "
+                         "(0: no cycle detection).")
+    if max_steps is not None and not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"basins(max_steps={max_steps!r}): max_steps must be an int >= 1.")
     noisy = isinstance(flow, (AbstractStochasticFlow, AbstractRandomFlow))
+    if key is not None and not (isinstance(key, jax.Array) and (
+            jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
+        raise ValueError(f"basins(key={key!r}): key must be a JAX random key, e.g. "
+                         "key=jax.random.key(0).")
     if flow.needs_key and key is None:
         raise ValueError(f"basins(key=None): {type(flow).__name__} is stochastic; pass "
                          "key=jax.random.key(0).")
@@ -443,18 +653,14 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     key = jax.random.key(0) if key is None else key
     if attractors is None and isinstance(loss, Landscape):
         attractors = loss.minima
-    attractors = None if attractors is None else np.asarray(attractors, float)
-    if isinstance(loss, Landscape):
-        lo, hi = loss.domain[:, 0], loss.domain[:, 1]
-    else:
-        corners = np.asarray([grid.points()[i, j] for i in (0, -1) for j in (0, -1)])
-        if grid.unravel is not None:
-            corners = np.asarray([flow.position(grid.unravel(jnp.asarray(c))) for c in corners])
-        lo, hi = corners.min(0), corners.max(0)
-    center = (lo + hi) / 2
-    # the starts' positions span the scale; a plane of velocities alone spans none
-    scale = float(np.max(hi - lo)) or max(1.0, float(np.max(np.abs(center))))
-    far = 10 * scale if far is None else far
+    if attractors is not None:
+        attractors = np.asarray(attractors, float)
+        if attractors.ndim != 2 or attractors.shape[1] != dim or \
+                not np.all(np.isfinite(attractors)):
+            raise ValueError(f"basins(attractors=...): attractors must be a finite array of "
+                             f"shape (k, {dim}), one row per attractor, not "
+                             f"{attractors.shape}.")
+    center, scale, far = _problem_box(flow, grid, dim, far)
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius
 
@@ -463,61 +669,80 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     lanes = n * replicas
     flat = np.repeat(np.arange(n), replicas)
     reps = np.tile(np.arange(replicas), n)
-    dtype = jnp.result_type(float)
+    # each start's box: at least 10 times its own distance from the centre
+    own = starts.mean(1) if starts.ndim == 3 else starts
+    if grid.unravel is not None:
+        own = np.asarray(jax.vmap(lambda p: flow.position(grid.unravel(p)))(jnp.asarray(own)))
+    fars_all = np.maximum(far, 10 * np.abs(own - center).max(1)).astype(dtype)
     clock, n_steps = _step_clock(0.0, float(t1), float(dt0), dtype)
     # a Python-float step is a compile-time constant: XLA folds it into the update
     clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
     early = early_stop and not noisy
     # without early stop nothing is decided before t1: one chunk, no intermediate checks
-    stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(far), float(tol),
+    stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(tol),
                        chunk if early else n_steps, noisy, grid.unravel)
     final = np.zeros((lanes, dim))
     steps = np.zeros(lanes, int)
+    times = np.zeros(lanes)
     status = np.zeros(lanes, int)
+    period = np.zeros(lanes, int)
     n_tiles = -(-lanes // tile)
     order = range(n_tiles) if tile_order is None else list(tile_order)
     if sorted(order) != list(range(n_tiles)):
         raise ValueError(f"basins(tile_order={tile_order!r}): give each of the {n_tiles} tile "
                          "indices once.")
+    deterministic_budget = max_steps or 16_384
     for done_tiles, index in enumerate(order, 1):
         sl = slice(index * tile, min(lanes, (index + 1) * tile))
         keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
             if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
         pts = starts[sl] if replicas == 1 else starts[flat[sl]]
+        fars = fars_all[flat[sl]]
         if controller is None:
-            out = _drive(stepper, pts, keys, n_steps) if early else \
-                _run_fixed(stepper, pts, keys, n_steps)
+            out = _drive(stepper, pts, keys, fars, n_steps, 0 if noisy else max_period) \
+                if early else _run_fixed(stepper, pts, keys, fars, n_steps,
+                                         0 if noisy else max_period)
         elif isinstance(controller, schemes.EnergyController) and not noisy:
-            out = _controlled_tile(flow, scheme, pts, t1, dt0, controller, tol,
-                                   max_steps or 16_384, center, far, chunk, grid.unravel)
+            out = _controlled_tile(flow, scheme, pts, fars, t1, dt0, controller, tol,
+                                   deterministic_budget, center, chunk, grid.unravel)
         else:
-            out = _solve_tile(flow, scheme, pts, keys, t1, dt0, controller, tol,
-                              max_steps or 16_384, center, far)
-        final[sl], steps[sl], status[sl] = out
+            out = _solve_tile(flow, scheme, pts, keys, fars, t1, dt0, controller, tol,
+                              deterministic_budget, center)
+        final[sl], steps[sl], times[sl], status[sl], period[sl] = out
         if progress:
             print(f"basins: tile {done_tiles}/{n_tiles}")
 
+    # stopped by the control: converged if within the control's precision of a
+    # stationary point, else still moving
+    stopped = np.nonzero(status == AT_PRECISION)[0]
+    if len(stopped):
+        near = newton_steps(loss, final[stopped]) <= _precision(controller, final[stopped],
+                                                                 dtype)
+        status[stopped] = np.where(near, CONVERGED, NOT_CONVERGED)
     # noisy flows never become stationary: an end point within `radius` of a known
     # attractor takes its label, any other is "not converged" (no discovery under noise)
-    labels, positions, losses, hess = classify(loss, final, status, attractors, radius,
-                                               discover=not noisy)
-    return _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses,
-                    hess, dict(t1=float(t1), dt0=float(dt0), tol=float(tol),
-                               radius=float(radius), far=float(far), tile=tile, chunk=chunk,
-                               early_stop=int(early_stop), replicas=replicas,
-                               controller=repr(controller), agents=repr(agents),
-                               spread=float(spread)), loss)
+    labels, positions, losses, hess, kinds, members = classify(
+        loss, final, status, attractors, radius, tol, scale, discover=not noisy)
+    return _dataset(grid, labels, final, steps, times, period, replicas, positions, losses,
+                    hess, kinds, members,
+                    dict(t1=float(t1), dt0=float(dt0), tol=float(tol), radius=float(radius),
+                         far=float(far), scale=float(scale), tile=tile, chunk=chunk,
+                         early_stop=int(early_stop), replicas=replicas,
+                         max_period=max_period, controller=repr(controller),
+                         agents=repr(agents), spread=float(spread),
+                         flow=repr(flow)[:500], scheme=repr(scheme)[:200]), loss)
 
 
-def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, losses, hess,
-             config, loss):
-    ny, nx = grid.shape
+def _dataset(grid, labels, final, steps, times, period, replicas, positions, losses, hess,
+             kinds, members, config, loss):
+    shape, dims = (grid.shape, ("y", "x")) if not isinstance(grid, Starts) else \
+        ((len(grid),), ("start",))
+    n = int(np.prod(shape))
     d = final.shape[1]
     k = len(positions)
-    lab = labels.reshape(ny * nx, replicas)
-    fin = final.reshape(ny * nx, replicas, d)
-    st = steps.reshape(ny * nx, replicas)
-    outcomes = list(range(k)) + sorted(CODES)
+    lab = labels.reshape(n, replicas)
+    fin = final.reshape(n, replicas, d)
+    outcomes = outcome_order(k)
     if replicas > 1:
         prob = np.stack([(lab == o).mean(1) for o in outcomes])  # (outcome, n)
         mode = np.asarray(outcomes)[prob.argmax(0)]
@@ -530,24 +755,34 @@ def _dataset(grid, flow, scheme, labels, final, steps, replicas, positions, loss
     ok = mode != DIVERGED
     if replicas > 1:
         ok &= lab[:, 0] != DIVERGED
-    final_loss = np.array(losses_at(loss, jnp.asarray(np.where(ok[:, None], final_x, 0.0))))
+    final_loss = np.array(losses_at(loss, jnp.asarray(np.where(ok[:, None], final_x, 0.0))),
+                          float)
     final_loss[~ok] = np.nan
+    first = lambda a: a.reshape(n, replicas)[:, 0].reshape(shape)
     data = {
-        "label": (("y", "x"), mode.reshape(ny, nx).astype(np.int32)),
-        "steps": (("y", "x"), st[:, 0].reshape(ny, nx)),
-        "time": (("y", "x"), st[:, 0].reshape(ny, nx) * config["dt0"]),
-        "final_loss": (("y", "x"), final_loss.reshape(ny, nx)),
-        "final_x": (("y", "x", "dim"), final_x.reshape(ny, nx, d)),
+        "label": (dims, mode.reshape(shape).astype(np.int32)),
+        "steps": (dims, first(steps)),
+        "time": (dims, first(times)),
+        "period": (dims, first(period).astype(np.int32)),
+        "final_loss": (dims, final_loss.reshape(shape)),
+        "final_x": (dims + ("dim",), final_x.reshape(shape + (d,))),
     }
-    coords = {"x": grid.x, "y": grid.y, "attractor": np.arange(k), "dim": np.arange(d),
+    coords = {"attractor": np.arange(k), "dim": np.arange(d),
               "attractor_x": (("attractor", "dim"), positions.reshape(k, d)),
               "attractor_loss": (("attractor",), losses),
-              "attractor_hessian": (("attractor", "dim"), hess.reshape(k, d))}
+              "attractor_hessian": (("attractor", "dim"), hess.reshape(k, d)),
+              "attractor_kind": (("attractor",), np.asarray(kinds, dtype=str).reshape(k)),
+              "attractor_members": (("attractor",), np.asarray(members, int).reshape(k))}
+    if isinstance(grid, Starts):
+        coords["start"] = np.arange(n)
+        coords["x0"] = (("start", "dim0"), np.asarray(grid.starts))
+    else:
+        coords["x"], coords["y"] = grid.x, grid.y
     if replicas > 1:
         coords["outcome"] = outcomes
-        data["probability"] = (("outcome", "y", "x"), prob.reshape(len(outcomes), ny, nx))
-        data["entropy"] = (("y", "x"), ent.reshape(ny, nx))
-    attrs = dict(config, flow=repr(flow)[:500], scheme=repr(scheme)[:200],
+        data["probability"] = (("outcome",) + dims, prob.reshape((len(outcomes),) + shape))
+        data["entropy"] = (dims, ent.reshape(shape))
+    attrs = dict(config, grid_kind="starts" if isinstance(grid, Starts) else "grid",
                  grid_bounds=str(grid.bounds), grid_shape=str(grid.shape),
                  grid_center=str(grid.center), grid_u=str(grid.u), grid_v=str(grid.v),
                  grid_names=str(grid.names), grid_state=int(grid.unravel is not None))
