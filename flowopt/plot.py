@@ -25,7 +25,8 @@ def _has_display():
 
 def landscape(loss, ax=None, bounds=None, levels=30, resolution=200):
     """Log-spaced filled contours of a 2-D loss over ``bounds`` (default: its domain),
-    with its known minima marked (stars: global, dots: local)."""
+    with its known minima marked (stars: global, dots: local). Where the loss is NaN or
+    infinite the window is left blank; the rest is contoured."""
     import jax
     import jax.numpy as jnp
 
@@ -36,11 +37,12 @@ def landscape(loss, ax=None, bounds=None, levels=30, resolution=200):
     gy = np.linspace(*bounds[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
     pts = jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))
-    zz = np.asarray(jax.vmap(loss)(pts)).reshape(xx.shape)
-    shifted = zz - zz.min() + 1e-3 * (np.ptp(zz) + 1e-12)
-    ax.contourf(xx, yy, np.log10(shifted), levels=levels, cmap="Greys_r", alpha=0.55)
-    ax.contour(xx, yy, np.log10(shifted), levels=levels, colors="k", linewidths=0.25,
-               alpha=0.5)
+    zz = np.asarray(jax.vmap(loss)(pts), float).reshape(xx.shape)
+    logz, span = _log_shift(zz)  # masked where the loss is NaN or infinite
+    if logz is not None:
+        lv = np.linspace(*span, levels) if np.ndim(levels) == 0 else levels
+        ax.contourf(xx, yy, logz, levels=lv, cmap="Greys_r", alpha=0.55)
+        ax.contour(xx, yy, logz, levels=lv, colors="k", linewidths=0.25, alpha=0.5)
     minima = getattr(loss, "minima", None)
     if minima is not None:
         glob = loss.is_global
@@ -118,67 +120,307 @@ def energies(runs, ax=None, reference=None):
     return ax
 
 
-_NEUTRAL = {-1: ("#4d4d4d", "diverged"), -2: ("#bdbdbd", "not converged"),
-            -3: ("#f4a582", "saddle / non-minimum")}
+# Negative label codes (DESIGN.md), in legend order, each with a neutral colour that no
+# basin colour comes close to.
+_NEUTRAL = {-1: ("#4d4d4d", "diverged"),
+            -2: ("#bdbdbd", "not converged"),
+            -3: ("#f4a582", "saddle / non-minimum"),
+            -4: ("#fee391", "periodic cycle"),
+            -5: ("#c2a5cf", "fixed point of the scheme")}
+_UNKNOWN = "#ffffff"  # a label the figure has no name for (left white)
+
+# Basin colours: tab10 without its grey; beyond those, each new colour is the candidate
+# (saturated hues, none pale: time shading lightens them) farthest in CIELAB from all basin
+# colours so far, and at least _MIN_DELTA_E from the neutral ones, so any number of
+# attractors get distinct colours. Extended on demand by _basin_color.
 _BASIN_COLORS = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                 "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f"]
+                 "#17becf", "#bcbd22", "#ff7f0e"]
+_MIN_DELTA_E = 20.0  # least CIELAB distance of a basin colour from a neutral one
 
 
-def _label_rgb(labels, n_attr):
+def _lab(rgb):
+    """sRGB (..., 3) in [0, 1] -> CIELAB (D65)."""
+    rgb = np.asarray(rgb, float)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ np.array([[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192],
+                          [0.1805, 0.0722, 0.9505]]) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def _candidates():
+    from matplotlib.colors import hsv_to_rgb
+
+    hsv = [(h / 240, s, v) for h in range(240)
+           for s, v in ((0.85, 0.85), (0.75, 0.62), (0.9, 0.5), (0.55, 0.8))]
+    return hsv_to_rgb(np.array(hsv))
+
+
+def _basin_color(a):
+    """Colour (hex) of attractor ``a``: distinct for every ``a``, never a neutral colour."""
+    from matplotlib.colors import to_hex, to_rgb
+
+    while len(_BASIN_COLORS) <= a:
+        used = _lab(np.array([to_rgb(c) for c in _BASIN_COLORS]))
+        neutral = _lab(np.array([to_rgb(c) for c, _ in _NEUTRAL.values()]))
+        cand = _candidates()
+        lab = _lab(cand)
+        gap = lambda ref: np.sqrt(((lab[:, None] - ref[None]) ** 2).sum(-1)).min(1)
+        to_used, to_neutral = gap(used), gap(neutral)
+        score = np.where(to_neutral >= _MIN_DELTA_E, to_used, -np.inf)
+        best = int(np.argmax(score))
+        color = to_hex(cand[best])
+        if not np.isfinite(score[best]) or to_used[best] == 0 or color in _BASIN_COLORS:
+            # the candidates are spent (hundreds of attractors): golden-ratio hues
+            from matplotlib.colors import hsv_to_rgb
+
+            i = len(_BASIN_COLORS)
+            while True:
+                h = (i * 0.6180339887498949) % 1.0
+                color = to_hex(hsv_to_rgb((h, 0.5 + 0.4 * ((i * 7) % 5) / 4,
+                                           0.55 + 0.4 * ((i * 3) % 4) / 3)))
+                lab1 = _lab(np.array(to_rgb(color)))
+                if color not in _BASIN_COLORS and \
+                        np.sqrt(((neutral - lab1) ** 2).sum(-1)).min() >= _MIN_DELTA_E:
+                    break
+                i += 1
+        _BASIN_COLORS.append(color)
+    return _BASIN_COLORS[a]
+
+
+def _code_color(code):
+    return _NEUTRAL[code][0] if code in _NEUTRAL else _UNKNOWN
+
+
+def _code_name(code):
+    return _NEUTRAL[code][1] if code in _NEUTRAL else f"code {code}"
+
+
+def _codes_in_order(codes):
+    """Negative codes in legend order: -1, -2, -3, -4, -5, then any others."""
+    codes = {int(c) for c in codes if c < 0}
+    return [c for c in _NEUTRAL if c in codes] + sorted(codes - set(_NEUTRAL), reverse=True)
+
+
+def _parse_vector(text, default):
+    if text is None:
+        return np.asarray(default, float)
+    return np.array([float(v) for v in str(text).strip("()[] ").split(",") if v.strip()])
+
+
+def _plane(bmap):
+    """``(c, u, v)`` of the map's plane (points ``c + a u + b v``) and whether it is a plane
+    of full states."""
+    c = _parse_vector(bmap.attrs.get("grid_center"), (0.0, 0.0))
+    u = _parse_vector(bmap.attrs.get("grid_u"), (1.0, 0.0))
+    v = _parse_vector(bmap.attrs.get("grid_v"), (0.0, 1.0))
+    return c, u, v, bool(int(bmap.attrs.get("grid_state", 0)))
+
+
+def _extent(x, y):
+    """imshow extent whose pixel centres are the grid's cell centres."""
+    dx = (x[-1] - x[0]) / (len(x) - 1) if len(x) > 1 else 1.0
+    dy = (y[-1] - y[0]) / (len(y) - 1) if len(y) > 1 else 1.0
+    return (x[0] - dx / 2, x[-1] + dx / 2, y[0] - dy / 2, y[-1] + dy / 2)
+
+
+def _log_shift(zz):
+    """log10 of the loss above its finite minimum, masked where the loss is not finite, and
+    its range ``(lo, hi)`` over the finite part; ``(None, None)`` when there is nothing to
+    contour (fewer than four finite values, or a constant loss)."""
+    zz = np.asarray(zz, float)
+    ok = np.isfinite(zz)
+    if ok.sum() < 4 or np.ptp(zz[ok]) == 0:
+        return None, None
+    lo, span = zz[ok].min(), np.ptp(zz[ok])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logz = np.log10(np.where(ok, zz - lo, 0.0) + 1e-3 * span)
+    logz = np.ma.masked_array(logz, ~ok)
+    return logz, (float(logz.min()), float(logz.max()))
+
+
+def _losses(loss, pts):
+    import jax
+    import jax.numpy as jnp
+
+    flat = pts.reshape(-1, pts.shape[-1])
+    return np.asarray(jax.vmap(loss)(jnp.asarray(flat)), float).reshape(pts.shape[:-1])
+
+
+def _attractor_entries(bmap):
+    """Short legend text per attractor: index, position (truncated beyond 3-D), loss."""
+    if "attractor_x" not in bmap:
+        return [str(a) for a in range(bmap.sizes.get("attractor", 0))]
+    pos = np.asarray(bmap["attractor_x"].values, float)
+    f = bmap["attractor_loss"].values if "attractor_loss" in bmap else [None] * len(pos)
+    return [_attractor_text(a, p, fa) for a, (p, fa) in enumerate(zip(pos, f))]
+
+
+def _attractor_text(a, p, f):
+    p = np.atleast_1d(p)
+    coords = ", ".join(f"{c:.3g}" for c in p[:2 if len(p) > 3 else 3])
+    coords = f"({coords}, … {len(p)}-d)" if len(p) > 3 else f"({coords})"
+    return f"{a}: {coords}" + (f", f={float(f):.3g}" if f is not None and np.isfinite(f)
+                               else "")
+
+
+_LEGEND_FONT = 7
+_LEGEND_MAX_COLUMNS = 3
+
+
+def _legend_handles(entries, codes, rows=None):
+    """Patches for ``entries`` (colour index, text) and the negative ``codes`` (in the order
+    -1 .. -5). With ``rows``, at most ``_LEGEND_MAX_COLUMNS`` columns of them: attractors
+    beyond that are summed up in one last entry ("+ n more attractors")."""
+    from matplotlib.patches import Patch
+
+    codes = _codes_in_order(codes)
+    entries = list(entries)
+    if rows is not None:
+        room = _LEGEND_MAX_COLUMNS * rows - len(codes)
+        if len(entries) > room:
+            more = len(entries) - (room - 1)
+            entries = entries[:room - 1] + [(None, f"+ {more} more attractors")]
+    handles = [Patch(facecolor=_basin_color(i), edgecolor="none", label=text)
+               if i is not None else Patch(facecolor="none", edgecolor="none", label=text)
+               for i, text in entries]
+    handles += [Patch(facecolor=_code_color(c), edgecolor="0.6", linewidth=0.5,
+                      label=_code_name(c)) for c in codes]
+    return handles
+
+
+def _legend_rows(height_in):
+    """Legend entries that fit in a column ``height_in`` inches tall."""
+    return max(4, int(height_in * 72 / (1.5 * _LEGEND_FONT)) - 1)
+
+
+def _ax_height(ax):
+    return ax.get_position().height * ax.figure.get_figheight()
+
+
+def _fit_width(fig, legend, base_width):
+    """Widen a figure made here so that ``legend``, right of its panels, fits beside them."""
+    renderer = fig.canvas.get_renderer()
+    width = legend.get_window_extent(renderer).width / fig.dpi
+    fig.set_figwidth(base_width + width + 0.3)
+
+
+def _place_legend(ax, entries, codes, where, own):
+    """The legend of one map, outside its axes: right of them (``True``/``"right"``) or
+    below (``"below"``); a figure made here grows to hold it."""
+    fig = ax.figure
+    if where == "below":
+        handles = _legend_handles(entries, codes, rows=8)
+        ncol = min(len(handles), _LEGEND_MAX_COLUMNS)
+        leg = ax.legend(handles=handles, fontsize=_LEGEND_FONT, loc="upper center",
+                        bbox_to_anchor=(0.5, -0.13), ncol=ncol, frameon=False)
+        if own:
+            fig.set_figheight(fig.get_figheight() +
+                              -(-len(handles) // ncol) * 1.5 * _LEGEND_FONT / 72 + 0.3)
+        return leg
+    if where not in (True, "right"):
+        raise ValueError(f"basins(legend={where!r}): use True or 'right', 'below', or False.")
+    rows = _legend_rows(_ax_height(ax) if not own else fig.get_figheight() - 0.6)
+    handles = _legend_handles(entries, codes, rows=rows)
+    leg = ax.legend(handles=handles, fontsize=_LEGEND_FONT, loc="upper left",
+                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                    ncol=-(-len(handles) // rows), frameon=False)
+    if own:
+        _fit_width(fig, leg, 6.0)
+    return leg
+
+
+def _label_rgb(labels, n_attr, ids=None):
     from matplotlib.colors import to_rgb
 
+    ids = np.arange(n_attr) if ids is None else np.asarray(ids)
     rgb = np.ones(labels.shape + (3,))
     for a in range(n_attr):
-        rgb[labels == a] = to_rgb(_BASIN_COLORS[a % len(_BASIN_COLORS)])
-    for code, (color, _) in _NEUTRAL.items():
-        rgb[labels == code] = to_rgb(color)
+        rgb[labels == a] = to_rgb(_basin_color(int(ids[a])))
+    for code in np.unique(labels[labels < 0]):
+        rgb[labels == code] = to_rgb(_code_color(int(code)))
     return rgb
 
 
-def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None, legend=True):
-    """A basin map: one colour per attractor (minima marked by stars), diverged,
-    not-converged and non-minimum starts in their own neutral colours, shading by
-    convergence time (lighter = slower) and the loss's contours when ``loss`` is given."""
-    import jax
-    import jax.numpy as jnp
-    from matplotlib.patches import Patch
+def _on_plane(bmap, c, u, v):
+    """Attractors lying on the map's plane, as ``(index, a, b)``: least-squares plane
+    coordinates of each attractor, kept where its distance to the plane is under half a
+    cell and it falls inside the window."""
+    if "attractor_x" not in bmap or bmap.sizes.get("attractor", 0) == 0:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+    pos = np.asarray(bmap["attractor_x"].values, float)
+    if pos.shape[1] != len(c) or len(u) != len(c) or len(v) != len(c):
+        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+    basis = np.stack([u, v], 1)  # (d, 2)
+    coef = np.linalg.lstsq(basis, (pos - c).T, rcond=None)[0]  # (2, k)
+    off = np.sqrt(((c + (basis @ coef).T - pos) ** 2).sum(-1))
+    x, y = bmap.x.values, bmap.y.values
+    x0, x1, y0, y1 = _extent(x, y)
+    cell = min(abs(x1 - x0) / len(x) * np.linalg.norm(u),
+               abs(y1 - y0) / len(y) * np.linalg.norm(v))
+    keep = (off <= 0.5 * cell) & (coef[0] >= min(x0, x1)) & (coef[0] <= max(x0, x1)) & \
+        (coef[1] >= min(y0, y1)) & (coef[1] <= max(y0, y1))
+    return np.flatnonzero(keep), coef[0][keep], coef[1][keep]
 
+
+def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None, legend=True,
+           colors=None):
+    """A basin map: one colour per attractor (stars mark the attractors lying on the map's
+    plane), the negative codes in their own neutral colours, shading by convergence time
+    (lighter = slower) and, when ``loss`` is given, its contours on the plane (any plane
+    through R^d; none on a plane of full states).
+
+    ``legend``: ``True`` or ``"right"`` puts it right of the axes, ``"below"`` under them,
+    ``False`` draws none; it never covers the map. ``colors``: the colour index of each
+    attractor (default: its own index), to colour matching attractors of several maps
+    alike."""
     plt = _pyplot()
-    ax = ax or plt.subplots(figsize=(6, 5.4))[1]
-    labels = bmap["label"].values
+    own = ax is None
+    if own:
+        ax = plt.subplots(figsize=(8.0, 5.4), layout="constrained")[1]
+    labels = np.asarray(bmap["label"].values)
     k = bmap.sizes.get("attractor", 0)
-    rgb = _label_rgb(labels, k)
-    if shade_time:
+    ids = np.arange(k) if colors is None else np.asarray(colors, int)
+    rgb = _label_rgb(labels, k, ids)
+    if shade_time and "time" in bmap:
         t = bmap["time"].values.astype(float)
-        ok = labels >= 0
+        ok = (labels >= 0) & np.isfinite(t)
         if ok.any() and np.ptp(t[ok]) > 0:
-            rank = (t - t[ok].min()) / np.ptp(t[ok])
+            rank = np.clip((t - t[ok].min()) / np.ptp(t[ok]), 0, 1)
             rgb = np.where(ok[..., None], rgb * (1 - 0.55 * rank[..., None]) +
                            0.55 * rank[..., None], rgb)
     x, y = bmap.x.values, bmap.y.values
-    ax.imshow(rgb, origin="lower", extent=(x[0], x[-1], y[0], y[-1]), aspect="auto",
-              interpolation="nearest")
-    plane = bmap.attrs.get("grid_u", "(1.0, 0.0)") == "(1.0, 0.0)" and \
-        bmap.attrs.get("grid_v", "(0.0, 1.0)") == "(0.0, 1.0)" and \
-        not bmap.attrs.get("grid_state", 0)
+    ext = _extent(x, y)
+    ax.imshow(rgb, origin="lower", extent=ext, aspect="auto", interpolation="nearest")
+    c, u, v, state = _plane(bmap)
     names = ast.literal_eval(bmap.attrs.get("grid_names", "('x', 'y')"))
-    if contours and loss is not None and plane:
-        xx, yy = np.meshgrid(np.linspace(x[0], x[-1], 150), np.linspace(y[0], y[-1], 150))
-        zz = np.asarray(jax.vmap(loss)(jnp.asarray(np.stack([xx.ravel(), yy.ravel()], 1))))
-        zz = np.log10(zz.reshape(xx.shape) - zz.min() + 1e-3 * (np.ptp(zz) + 1e-12))
-        ax.contour(xx, yy, zz, levels=15, colors="k", linewidths=0.4, alpha=0.45)
-    pos = bmap["attractor_x"].values
-    phase_line = bmap.attrs.get("grid_state", 0) and bmap.sizes.get("dim") == 1
-    if k and (plane or phase_line):  # minima; in a 1-D phase plane at rest: (x*, 0)
-        ax.scatter(pos[:, 0], pos[:, 1] if plane else np.zeros(k), marker="*", s=170,
-                   c=[_BASIN_COLORS[a % 10] for a in range(k)], edgecolors="k", zorder=5)
+    if contours and loss is not None and not state:
+        gx, gy = np.linspace(ext[0], ext[1], 150), np.linspace(ext[2], ext[3], 150)
+        pts = c + gx[None, :, None] * u + gy[:, None, None] * v  # (150, 150, d)
+        logz, span = _log_shift(_losses(loss, pts))
+        if logz is not None:
+            ax.contour(gx, gy, logz, levels=np.linspace(*span, 17)[1:-1], colors="k",
+                       linewidths=0.4, alpha=0.45)
+    phase_line = state and bmap.sizes.get("dim") == 1 and "attractor_x" in bmap
+    if k and phase_line:  # minima of a 1-D loss in its phase plane, at rest: (x*, 0)
+        idx = np.arange(k)
+        a_, b_ = bmap["attractor_x"].values[:, 0], np.zeros(k)
+    elif k and not state:
+        idx, a_, b_ = _on_plane(bmap, c, u, v)
+    else:
+        idx = np.zeros(0, int)
+    if len(idx):
+        ax.scatter(a_, b_, marker="*", s=170, c=[_basin_color(int(ids[a])) for a in idx],
+                   edgecolors="k", zorder=5)
+    ax.set_xlim(ext[0], ext[1])
+    ax.set_ylim(ext[2], ext[3])
     if legend:
-        handles = [Patch(color=_BASIN_COLORS[a % 10],
-                         label=f"{a}: {np.round(bmap['attractor_x'].values[a], 3).tolist()}")
-                   for a in range(k)]
-        handles += [Patch(color=c, label=name) for code, (c, name) in _NEUTRAL.items()
-                    if (labels == code).any()]
-        ax.legend(handles=handles, fontsize=7, loc="upper left", framealpha=0.85)
+        texts = _attractor_entries(bmap)
+        shown = sorted(set(labels[(labels >= 0) & (labels < k)].tolist()) |
+                       set(np.asarray(idx).tolist()))
+        _place_legend(ax, [(int(ids[a]), texts[a]) for a in shown], np.unique(labels),
+                      legend, own)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     if title:
@@ -186,72 +428,141 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
     return ax
 
 
+def _match_attractors(maps):
+    """One list of attractors for several maps, matched by position (never by index): an
+    attractor within its map's classification radius (or 1e-3 of its scale) of one already
+    listed is the same one. Returns ``(ids per map, texts)``: each map's colour index per
+    attractor and the legend text per colour index."""
+    known, texts, ids = [], [], []
+    for bmap in maps:
+        k = bmap.sizes.get("attractor", 0)
+        if "attractor_x" not in bmap:  # nothing to match by: new entries
+            ids.append(np.arange(len(texts), len(texts) + k))
+            known += [None] * k
+            texts += [str(i) for i in range(len(texts), len(texts) + k)]
+            continue
+        pos = np.asarray(bmap["attractor_x"].values, float)
+        f = bmap["attractor_loss"].values if "attractor_loss" in bmap else [None] * k
+        radius = float(bmap.attrs.get("radius", 0.0) or 0.0)
+        mine = []
+        for p, fa in zip(pos, f):
+            tol = radius if radius > 0 else 1e-3 * max(1.0, float(np.abs(p).max()))
+            dist = [np.sqrt(((p - q) ** 2).sum()) if q is not None and q.shape == p.shape
+                    else np.inf for q in known]
+            j = int(np.argmin(dist)) if dist else -1
+            if j < 0 or dist[j] > tol:
+                known.append(p)
+                texts.append(_attractor_text(len(texts), p, fa))
+                j = len(known) - 1
+            mine.append(j)
+        ids.append(np.asarray(mine, int))
+    return ids, texts
+
+
 def compare(maps, loss=None, ncols=None):
     """Maps side by side plus the disagreement panel (black: not all maps agree) and
-    the pairwise agreement in the titles; returns the figure."""
+    the pairwise agreement in the titles, with one legend for the whole figure, right of
+    the panels: every attractor of any map (matched by position, so the same attractor
+    has the same colour in every panel) and every negative code present. Returns the
+    figure."""
     from .basins import compare as compare_maps
 
     plt = _pyplot()
     names = list(maps)
     cmp = compare_maps(maps)
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(5.0 * (len(names) + 1), 4.8))
-    for ax, name in zip(axes, names):
-        basins(maps[name], ax=ax, loss=loss, title=name, legend=ax is axes[0])
+    ids, texts = _match_attractors([maps[n] for n in names])
+    fig, axes = plt.subplots(1, len(names) + 1, figsize=(4.6 * (len(names) + 1) + 2.0, 4.6),
+                             layout="constrained")
+    for ax, name, mine in zip(axes, names, ids):
+        basins(maps[name], ax=ax, loss=loss, title=name, legend=False, colors=mine)
     dis = cmp["disagreement"].values
     x, y = cmp.x.values, cmp.y.values
     axes[-1].imshow(np.where(dis, 0.0, 1.0), origin="lower", cmap="gray", vmin=0, vmax=1,
-                    extent=(x[0], x[-1], y[0], y[-1]), aspect="auto", interpolation="nearest")
+                    extent=_extent(x, y), aspect="auto", interpolation="nearest")
+    axes[-1].set_xlabel(axes[0].get_xlabel())
     pairs = "\n".join(f"{a} vs {b}: {cmp['agreement'].sel(name=a, other=b).item():.1%} agree"
                        for i, a in enumerate(names) for b in names[i + 1:])
     axes[-1].set_title(f"black: maps disagree ({dis.mean():.1%} of starts)\n{pairs}",
                        fontsize=8)
-    fig.tight_layout()
+    codes, shown = set(), set()
+    for name, mine in zip(names, ids):
+        lab = np.asarray(maps[name]["label"].values)
+        codes |= set(np.unique(lab[lab < 0]).tolist())
+        k = len(mine)
+        shown |= {int(mine[a]) for a in np.unique(lab[(lab >= 0) & (lab < k)])}
+        c, u, v, state = _plane(maps[name])
+        if not state:
+            shown |= {int(mine[a]) for a in _on_plane(maps[name], c, u, v)[0]}
+    rows = _legend_rows(fig.get_figheight() - 0.6)
+    handles = _legend_handles([(i, texts[i]) for i in sorted(shown)], codes, rows=rows)
+    leg = fig.legend(handles=handles, loc="outside right upper", fontsize=_LEGEND_FONT,
+                     frameon=False, ncol=-(-len(handles) // rows))
+    _fit_width(fig, leg, 4.6 * len(axes))
     return fig
 
 
+def _outcome_title(bmap, o):
+    if o < 0:
+        return f"P({_code_name(o)})"
+    texts = _attractor_entries(bmap)
+    return f"P(attractor {texts[o]})" if o < len(texts) else f"P(attractor {o})"
+
+
 def probability(bmap, ncols=4):
-    """Probability of each outcome per start (stochastic maps) and the outcome entropy."""
+    """Probability of each outcome per start (stochastic maps), in the order attractors
+    0..k-1, then -1 diverged, -2 not converged, -3 saddle, -4 periodic cycle, -5 fixed point
+    of the scheme; outcomes never reached are left out. Last panel: the outcome entropy."""
     plt = _pyplot()
     prob = bmap["probability"]
-    present = [o for o in prob.outcome.values if float(prob.sel(outcome=o).max()) > 0]
+    given = [int(o) for o in prob.outcome.values]
+    order = sorted(o for o in given if o >= 0) + _codes_in_order(given)
+    present = [o for o in order if float(prob.sel(outcome=o).max()) > 0]
     n = len(present) + 1
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), squeeze=False)
-    x, y = bmap.x.values, bmap.y.values
-    ext = (x[0], x[-1], y[0], y[-1])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), squeeze=False,
+                             layout="constrained")
+    ext = _extent(bmap.x.values, bmap.y.values)
     for ax, o in zip(axes.flat, present):
         im = ax.imshow(prob.sel(outcome=o).values, origin="lower", extent=ext, vmin=0, vmax=1,
                        cmap="viridis", aspect="auto", interpolation="nearest")
-        ax.set_title(f"P(outcome {o})" if o >= 0 else f"P({_NEUTRAL[o][1]})", fontsize=10)
+        ax.set_title(_outcome_title(bmap, o), fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046)
     ax = list(axes.flat)[len(present)]
     im = ax.imshow(bmap["entropy"].values, origin="lower", extent=ext, cmap="magma",
                    aspect="auto", interpolation="nearest")
-    ax.set_title("outcome entropy (nats)", fontsize=10)
+    ax.set_title("outcome entropy (nats)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
 def sweep(result, ax=None):
-    """Basin fractions (and the boundary fraction, dashed) against the swept parameter."""
+    """Basin fractions (and the boundary fraction, dashed) against the swept parameter,
+    one curve per outcome in the order of ``result.outcome``; the legend sits right of
+    the axes."""
     plt = _pyplot()
-    ax = ax or plt.subplots(figsize=(6.5, 4.2))[1]
+    own = ax is None
+    if own:
+        ax = plt.subplots(figsize=(8.0, 4.2), layout="constrained")[1]
     param = result.attrs["param"]
-    vals = result[param].values
+    vals = np.asarray(result[param].values)
     for o in result.outcome.values:
+        o = int(o)
         f = result["fraction"].sel(outcome=o).values
-        if f.max() == 0:
+        if not np.nanmax(f) > 0:
             continue
-        color = _BASIN_COLORS[o % 10] if o >= 0 else _NEUTRAL[o][0]
-        ax.plot(vals, f, "o-", color=color,
-                label=f"attractor {o}" if o >= 0 else _NEUTRAL[o][1])
+        color = _basin_color(o) if o >= 0 else _code_color(o)
+        ax.plot(vals, f, "o-", color=color, mec="k" if o < 0 else color, mew=0.5,
+                label=f"attractor {o}" if o >= 0 else _code_name(o))
     ax.plot(vals, result["boundary_fraction"].values, "k--", label="boundary fraction")
     ax.set_xscale("log" if np.all(vals > 0) and vals.max() / vals.min() > 20 else "linear")
     ax.set_xlabel(param)
     ax.set_ylabel("fraction of starts")
-    ax.legend(fontsize=7)
+    rows = _legend_rows(_ax_height(ax) if not own else ax.figure.get_figheight() - 0.6)
+    leg = ax.legend(fontsize=_LEGEND_FONT, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    borderaxespad=0.0, frameon=False, ncol=-(-len(ax.get_lines()) // rows))
+    if own:
+        _fit_width(ax.figure, leg, 6.0)
     return ax
