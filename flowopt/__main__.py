@@ -19,8 +19,9 @@ import numpy as np
 import schemes
 
 from . import flows, landscapes, plot
-from .basins import (Grid, basin_entropy, basins, boundary_fraction, capture_radius,
-                     compare, fractions, uncertainty_exponent)
+from .basins import (CODES, CYCLE, SPURIOUS, Grid, basin_entropy, basins,
+                     boundary_fraction, capture_radius, compare, fractions,
+                     uncertainty_exponent)
 
 
 def maps(loss, n, t1):
@@ -46,14 +47,29 @@ def report(name, bmap):
     for o in frac.outcome.values:
         f = float(frac["fraction"].sel(outcome=o))
         if f > 0:
-            what = f"min {o}" if o >= 0 else {-1: "diverged", -2: "not converged",
-                                               -3: "saddle"}[o]
+            what = f"min {o}" if o >= 0 else CODES[o]
+            if o == CYCLE:
+                periods = np.unique(bmap["period"].values[bmap["label"].values == CYCLE])
+                what += " (period " + ", ".join(str(p) for p in periods) + ")"
             cells.append(f"{what} {100 * f:5.1f}%")
     print(f"\n{name}\n  " + ", ".join(cells))
     print(f"  boundary fraction {boundary_fraction(bmap):.3f}, basin entropy Sb {sb:.3f}, "
-          f"Sbb {sbb:.3f}, uncertainty exponent {alpha:.2f}, median steps "
-          f"{np.median(bmap['steps'].values):.0f}")
+          f"Sbb {sbb:.3f}, uncertainty exponent {alpha:.2f}, median steps to converge "
+          f"{np.median(bmap['steps'].values[bmap['label'].values >= 0]):.0f}")
     print("  capture radius per minimum: " + ", ".join(f"{r:.2f}" for r in radius))
+
+
+EXPLAIN = """
+Reading the labels: "min i" is the attractor a start reached (gradient and velocity below
+tol at the first step where that held: "median steps to converge" counts those steps);
+"diverged" left the problem's far box or became non-finite; "saddle" stopped at a
+stationary point that is not a minimum. The discrete map can do what the flow cannot:
+"periodic cycle" starts settle on a cycle of the scheme's map (Euler at dt = 0.016 > 2/133.8
+flips around minimum 3 with period 2 instead of converging), and "fixed point of the
+scheme" starts stop where the scheme's update vanishes but the gradient does not
+(Euler–Richardson's step x - dt grad f(x - dt/2 grad f(x)) stops wherever its half step
+lands on a stationary point: a spurious fixed point, |grad f| large there). Neither is
+"still moving" ("not converged"), and every metric keeps them apart."""
 
 
 def main(argv=None):
@@ -83,6 +99,7 @@ def main(argv=None):
     print(f"\nEuler vs Euler–Richardson at dt=0.016: "
           f"{float(cmp['agreement'].sel(name=euler, other=richardson)):.1%} of starts agree "
           "(Euler's step exceeds 2/λmax at minimum 3, λmax = 133.8, so it cannot settle there)")
+    print(EXPLAIN)
 
     plt = plot._pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(12, 11))

@@ -1,12 +1,13 @@
 """Basins of attraction of optimizer flows: grids, the mapper, metrics, comparison."""
 
-from .classify import DIVERGED, NOT_CONVERGED, SADDLE
-from .grid import Grid, sample_uniform
-from .compare import compare, sweep
+from .classify import CODES, CYCLE, DIVERGED, NOT_CONVERGED, SADDLE, SPURIOUS
+from .grid import Grid, Starts, sample_uniform
+from .compare import align, compare, sweep
 from .mapper import basins
 from .metrics import (basin_entropy, boundary_fraction, capture_radius, fractions,
                       stationary_table, uncertainty_exponent)
 
-__all__ = ["DIVERGED", "Grid", "NOT_CONVERGED", "SADDLE", "basin_entropy", "basins",
+__all__ = ["CODES", "CYCLE", "DIVERGED", "Grid", "NOT_CONVERGED", "SADDLE", "SPURIOUS",
+           "Starts", "align", "basin_entropy", "basins",
            "boundary_fraction", "capture_radius", "compare", "fractions", "sample_uniform",
            "stationary_table", "sweep", "uncertainty_exponent"]

@@ -1,46 +1,138 @@
-"""Comparing discretizations: maps of one grid side by side, and sweeps of a parameter."""
+"""Comparing discretizations: maps of one grid side by side, and sweeps of a parameter.
+Attractors of different maps are matched by position, never by index."""
 
 import equinox as eqx
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 import xarray as xr
+from scipy.spatial import cKDTree
 
+from .classify import outcome_order
 from .mapper import basins
-from .metrics import basin_entropy, boundary_fraction, fractions, outcomes
+from .metrics import basin_entropy, boundary_fraction
+
+
+def align(maps):
+    """The maps (a dict name -> map) relabelled onto one shared attractor table.
+
+    Two attractors of different maps are the same when they lie within the larger of the
+    two maps' ``radius`` of each other (connected components of those pairs, found with
+    scipy's cKDTree), or when both are connected sets of minima (kind "set") at the same
+    loss. The shared table lists attractors in the order they first appear (map by map,
+    index by index); negative codes are kept. Returns a dict of maps (same names) whose
+    ``label`` and attractor coordinates use the shared indices."""
+    names = list(maps)
+    pos, owner, kind, value, radius = [], [], [], [], []
+    for n in names:
+        m = maps[n]
+        k = m.sizes.get("attractor", 0)
+        for j in range(k):
+            pos.append(m["attractor_x"].values[j])
+            owner.append((n, j))
+            kind.append(str(m["attractor_kind"].values[j]) if "attractor_kind" in m.coords
+                        else "point")
+            value.append(float(m["attractor_loss"].values[j]))
+            radius.append(float(m.attrs.get("radius", 0.0)))
+    total = len(pos)
+    if total == 0:
+        return dict(maps)
+    pos, value, radius = np.array(pos), np.array(value), np.array(radius)
+    pairs = np.array(sorted(cKDTree(pos).query_pairs(float(radius.max()))), int).reshape(-1, 2)
+    if len(pairs):
+        gap = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+        pairs = pairs[gap <= np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])]
+    sets = [i for i in range(total) if kind[i] == "set"]
+    extra = [(a, b) for ai, a in enumerate(sets) for b in sets[ai + 1:]
+             if abs(value[a] - value[b]) <= 1e-6 * max(1.0, abs(value[a]))]
+    pairs = np.concatenate([pairs, np.array(extra, int).reshape(-1, 2)])
+    graph = scipy.sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                                    shape=(total, total))
+    comp = scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
+    first = {}
+    for i, c in enumerate(comp):  # shared index: order of first appearance
+        first.setdefault(c, len(first))
+    shared = np.array([first[c] for c in comp])
+    rep = {}
+    for i in range(total):
+        rep.setdefault(shared[i], i)
+    table = np.array([pos[rep[g]] for g in range(len(first))])
+    out = {}
+    for n in names:
+        m = maps[n]
+        idx = [shared[i] for i in range(total) if owner[i][0] == n]
+        lab = m["label"].values
+        new = lab.copy()
+        for j, g in enumerate(idx):
+            new[lab == j] = g
+        k = len(first)
+        keep = {c: m.coords[c] for c in m.coords if "attractor" not in m.coords[c].dims}
+        aligned = xr.Dataset({v: m[v] for v in m.data_vars if "attractor" not in m[v].dims},
+                             coords=keep, attrs=m.attrs)
+        aligned["label"] = (m["label"].dims, new)
+        loss = np.full(k, np.nan)
+        present = np.zeros(k, bool)
+        for j, g in enumerate(idx):
+            loss[g] = m["attractor_loss"].values[j]
+            present[g] = True
+        aligned = aligned.assign_coords(
+            attractor=np.arange(k), attractor_x=(("attractor", "dim"), table),
+            attractor_loss=(("attractor",), loss),
+            attractor_found=(("attractor",), present))
+        out[n] = aligned
+    return out
+
+
+def _fractions_table(maps, out):
+    return np.array([[(m["label"].values == o).mean() for o in out] for m in maps])
 
 
 def compare(maps):
-    """Compare basin maps of the same grid (a dict name -> map).
+    """Compare basin maps of the same grid (a dict name -> map), attractors matched by
+    position (:func:`align`).
 
-    Returns a Dataset with ``agreement`` (name, other): the share of cells labelled
-    alike; ``disagreement`` (y, x): cells where not all maps agree; ``fraction``
-    (name, outcome): each map's fractions side by side.
+    Returns a Dataset with ``agreement`` (name, other): the share of starts with the same
+    outcome (the same attractor, or the same negative code); ``disagreement`` (y, x):
+    starts where not all maps agree; ``fraction`` (name, outcome): each map's
+    fractions side by side, outcomes in the order 0..k-1, -1, -2, -3, -4, -5 of the
+    shared attractor table ``attractor_x``.
     """
     names = list(maps)
     if len(names) < 2:
         raise ValueError("compare(maps): pass at least two maps, e.g. {'euler': a, 'rk': b}.")
     first = maps[names[0]]
     for name in names[1:]:
-        if maps[name]["label"].shape != first["label"].shape or not (
-                np.allclose(maps[name].x, first.x) and np.allclose(maps[name].y, first.y)):
+        m = maps[name]
+        same_grid = m["label"].shape == first["label"].shape and all(
+            c in m.coords and c in first.coords and np.allclose(m[c], first[c])
+            for c in (("x", "y") if "x" in first.coords else ("x0",)))
+        if not same_grid:
             raise ValueError(f"compare(maps): map {name!r} is not on the grid of {names[0]!r}.")
-    labels = np.stack([maps[n]["label"].values for n in names])
-    agree = (labels[:, None] == labels[None]).mean(axis=(2, 3))
-    out = sorted(set().union(*(outcomes(maps[n]) for n in names)))
-    table = np.array([[(maps[n]["label"].values == o).mean() for o in out] for n in names])
+    aligned = align(maps)
+    labels = np.stack([aligned[n]["label"].values for n in names])
+    agree = (labels[:, None] == labels[None]).reshape(len(names), len(names), -1).mean(-1)
+    k = aligned[names[0]].sizes["attractor"]
+    out = outcome_order(k)
+    dims = first["label"].dims
+    coords = {"name": names, "other": names, "outcome": out,
+              "attractor_x": (("attractor", "dim"), aligned[names[0]]["attractor_x"].values)}
+    coords.update({c: first[c] for c in dims if c in first.coords})
     return xr.Dataset(
         {"agreement": (("name", "other"), agree),
-         "disagreement": (("y", "x"), (labels != labels[0]).any(0)),
-         "fraction": (("name", "outcome"), table)},
-        coords={"name": names, "other": names, "outcome": out, "x": first.x, "y": first.y})
+         "disagreement": (dims, (labels != labels[0]).any(0)),
+         "fraction": (("name", "outcome"), _fractions_table([aligned[n] for n in names], out))},
+        coords=coords)
 
 
 def sweep(flow, scheme, grid, *, param, values, **kwargs):
     """Basin fractions and boundary metrics as a parameter varies.
 
-    ``param`` is a keyword of :func:`flowopt.basins` (``"dt0"``, ``"t1"``) or a field of
-    the flow (``"friction"``, ``"beta"``, ...). The attractors are those of the first map,
-    so fractions line up. Returns a Dataset over ``param`` with ``fraction``
-    (param, outcome), ``boundary_fraction``, ``Sb``, ``Sbb`` and the maps' ``label``.
+    ``param`` is a keyword of :func:`flowopt.basins` (``"dt0"``, ``"t1"``, ``"tol"``) or
+    a field of the flow (``"friction"``, ``"beta"``, ...; set with ``eqx.tree_at``,
+    then checked as the constructor checks it). Attractors are matched across the maps
+    by position (:func:`align`), so fractions line up. Returns a Dataset over ``param``
+    with ``fraction`` (param, outcome), ``boundary_fraction``, ``Sb``, ``Sbb`` and the
+    maps' ``label``.
     """
     values = list(values)
     if not values:
@@ -48,7 +140,7 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
     if param not in ("dt0", "t1", "tol") and not hasattr(flow, param):
         raise ValueError(f"sweep(param={param!r}): not a basins keyword (dt0, t1, tol) nor a "
                          f"field of {type(flow).__name__}.")
-    maps, attractors = [], kwargs.pop("attractors", None)
+    maps = []
     for value in values:
         kw = dict(kwargs)
         f = flow
@@ -56,20 +148,26 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
             kw[param] = value
         else:
             f = eqx.tree_at(lambda m: getattr(m, param), flow, value)
-        bmap = basins(f, scheme, grid, attractors=attractors, **kw)
-        if attractors is None:
-            attractors = bmap["attractor_x"].values
-        maps.append(bmap)
-    out = sorted(set().union(*(outcomes(m) for m in maps)))
-    frac = np.array([[(m["label"].values == o).mean() for o in out] for m in maps])
-    ent = np.array([basin_entropy(m) for m in maps])
+            check = getattr(f, "__check_init__", None)
+            if check is not None:
+                check()
+        maps.append(basins(f, scheme, grid, **kw))
+    aligned = list(align(dict(enumerate(maps))).values())
+    k = aligned[0].sizes["attractor"]
+    out = outcome_order(k)
+    plane = aligned[0]["label"].ndim == 2  # boundary metrics need neighbours
+    ent = np.array([basin_entropy(m) if plane else (np.nan, np.nan) for m in aligned])
+    dims = maps[0]["label"].dims
+    coords = {param: values, "outcome": out,
+              "attractor_x": (("attractor", "dim"), aligned[0]["attractor_x"].values)}
+    coords.update({c: maps[0][c] for c in dims if c in maps[0].coords})
     return xr.Dataset(
-        {"fraction": ((param, "outcome"), frac),
-         "boundary_fraction": (param, [boundary_fraction(m) for m in maps]),
+        {"fraction": ((param, "outcome"), _fractions_table(aligned, out)),
+         "boundary_fraction": (param, [boundary_fraction(m) if plane else np.nan
+                                       for m in aligned]),
          "Sb": (param, ent[:, 0]), "Sbb": (param, ent[:, 1]),
-         "label": ((param, "y", "x"), np.stack([m["label"].values for m in maps]))},
-        coords={param: values, "outcome": out, "x": maps[0].x, "y": maps[0].y},
-        attrs={"param": param})
+         "label": ((param,) + dims, np.stack([m["label"].values for m in aligned]))},
+        coords=coords, attrs={"param": param})
 
 
-__all__ = ["compare", "fractions", "sweep"]
+__all__ = ["align", "compare", "sweep"]

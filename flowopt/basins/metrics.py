@@ -4,18 +4,28 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from .classify import CODES, DIVERGED, NOT_CONVERGED, SADDLE
+from .classify import CODES, CYCLE, DIVERGED, NOT_CONVERGED, SADDLE, SPURIOUS, outcome_order
 
 
 def _labels(bmap):
     return np.asarray(bmap["label"].values if isinstance(bmap, xr.Dataset) else bmap)
 
 
+def _plane(bmap, name):
+    """The labels as a 2-D plane; a map over a set of starts has no neighbours."""
+    lab = _labels(bmap)
+    if lab.ndim != 2:
+        raise ValueError(f"{name}(bmap): this metric needs a map over a plane of starts "
+                         "(fo.Grid), not a set of starts; use fo.fractions for those.")
+    return lab
+
+
 def outcomes(bmap):
-    """Outcome names in table order: attractors 0..k-1, then the negative codes."""
+    """Outcome names in table order: attractors 0..k-1, then -1, -2, -3, -4, -5."""
+    lab = _labels(bmap)
     k = bmap.sizes.get("attractor", 0) if isinstance(bmap, xr.Dataset) else \
-        int(max(_labels(bmap).max(), -1)) + 1
-    return list(range(k)) + [DIVERGED, NOT_CONVERGED, SADDLE]
+        (int(max(lab.max(), -1)) + 1 if lab.size else 0)
+    return outcome_order(k)
 
 
 def fractions(bmap, confidence=0.95):
@@ -39,7 +49,7 @@ def fractions(bmap, confidence=0.95):
 
 def boundary_fraction(bmap):
     """Share of cells with a 4-neighbour of a different label."""
-    lab = _labels(bmap)
+    lab = _plane(bmap, "boundary_fraction")
     edge = np.zeros(lab.shape, bool)
     dx, dy = lab[:, 1:] != lab[:, :-1], lab[1:] != lab[:-1]
     edge[:, 1:] |= dx
@@ -55,7 +65,7 @@ def basin_entropy(bmap, box=5):
     outcome shares $p_{ij}$, $S_i = -\sum_j p_{ij}\log p_{ij}$; $S_b$ is the mean of $S_i$
     over all boxes, $S_{bb}$ over the boxes that meet a boundary ($S_i > 0$).
     Returns ``(Sb, Sbb)``; a single basin gives ``(0, 0)``."""
-    lab = _labels(bmap)
+    lab = _plane(bmap, "basin_entropy")
     ny, nx = (lab.shape[0] // box) * box, (lab.shape[1] // box) * box
     blocks = lab[:ny, :nx].reshape(ny // box, box, nx // box, box).transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, box * box)
@@ -73,7 +83,7 @@ def uncertainty_exponent(bmap, shifts=(1, 2, 4, 8, 16)):
     when moved by $\epsilon$ scales as $\epsilon^\alpha$; the boundary's box dimension is
     $D - \alpha$ ($D = 2$ here). On the grid, $\epsilon$ = ``shift`` cells along x and
     y. Returns ``(alpha, eps, f)``; a smooth boundary gives $\alpha \approx 1$."""
-    lab = _labels(bmap)
+    lab = _plane(bmap, "uncertainty_exponent")
     eps, frac = [], []
     for k in shifts:
         if k >= min(lab.shape):
@@ -94,23 +104,33 @@ def capture_radius(bmap):
     """Per attractor, the largest radius r such that every start of the map within r of
     the attractor (in R^d) returns to it: the distance to the nearest start labelled
     otherwise, less half a cell (seed 004: "starting very close to a minimum the
-    optimizer may converge to another one"). Returns a DataArray over ``attractor``."""
-    lab = _labels(bmap)
-    pts = _points(bmap)
-    half = 0.5 * min(float(np.diff(bmap.x.values[:2])[0]), float(np.diff(bmap.y.values[:2])[0]))
+    optimizer may converge to another one"); 0 for an attractor no start reaches.
+    Returns a DataArray over ``attractor``."""
+    lab = _labels(bmap).ravel()
+    pts = _points(bmap).reshape(lab.size, -1)
+    if "x" in bmap.coords:
+        half = 0.5 * min(float(np.diff(bmap.x.values[:2])[0]),
+                         float(np.diff(bmap.y.values[:2])[0]))
+    else:
+        half = 0.0
     radii = []
     for a, pos in enumerate(bmap["attractor_x"].values):
         other = lab != a
-        if not other.any():
+        if other.all():
+            radii.append(0.0)  # nothing reaches it
+        elif not other.any():
             radii.append(np.inf)
-            continue
-        d = np.sqrt(((pts[other] - pos) ** 2).sum(-1))
-        radii.append(max(0.0, d.min() - half))
+        else:
+            d = np.sqrt(((pts[other] - pos) ** 2).sum(-1))
+            radii.append(max(0.0, d.min() - half))
     return xr.DataArray(np.array(radii), coords={"attractor": bmap.attractor.values},
                         dims="attractor", name="capture_radius")
 
 
 def _points(bmap):
+    """The starts in R^d, shape (..., d)."""
+    if "x0" in bmap.coords:
+        return bmap["x0"].values
     xs, ys = np.meshgrid(bmap.x.values, bmap.y.values)
     parse = lambda s: np.array([float(v) for v in s.strip("()").split(",") if v.strip()])
     c, u, v = (parse(bmap.attrs[k]) for k in ("grid_center", "grid_u", "grid_v"))
@@ -118,13 +138,18 @@ def _points(bmap):
 
 
 def stationary_table(bmap, names=None):
-    """Percent of starts per minimum, then "Else" (not converged or a non-minimum) and
-    "Diverged", in the form of seed 002's Table 1. ``names`` label the minima."""
+    """Percent of starts per minimum, then "Else" (not converged, a non-minimum, a cycle
+    or a fixed point of the scheme) and "Diverged", in the form of seed 002's Table 1.
+    ``bmap`` is a map (grid or set of starts) or an array of labels; ``names`` label the
+    minima."""
     lab = _labels(bmap).ravel()
-    k = bmap.sizes.get("attractor", 0)
+    k = len(outcomes(bmap)) - len(CODES)
     names = names or [f"min {i}" for i in range(k)]
+    if len(names) != k:
+        raise ValueError(f"stationary_table(names=...): give one name per attractor ({k}), "
+                         f"not {len(names)}.")
     row = {name: 100.0 * (lab == i).mean() for i, name in enumerate(names)}
-    row["Else"] = 100.0 * np.isin(lab, [NOT_CONVERGED, SADDLE]).mean()
+    row["Else"] = 100.0 * np.isin(lab, [NOT_CONVERGED, SADDLE, CYCLE, SPURIOUS]).mean()
     row["Diverged"] = 100.0 * (lab == DIVERGED).mean()
     return row
 
