@@ -14,6 +14,12 @@ import schemes
 from flowopt.basins.classify import classify, outcome_order
 
 
+def himmelblau_grad(x):
+    """Gradient of Himmelblau's function in NumPy (independent of JAX)."""
+    a, b = x[0] ** 2 + x[1] - 11.0, x[0] + x[1] ** 2 - 7.0
+    return np.array([4 * x[0] * a + 2 * b, 2 * a + 4 * x[1] * b])
+
+
 def numpy_gd(grad, x0, dt, n, tol=1e-6):
     """Explicit Euler GD, stopping at the first step k where max|grad| <= tol (the
     mapper's rule); returns (k, x)."""
@@ -78,7 +84,7 @@ def test_steps_are_the_first_step_the_criterion_held():
     loss = fo.landscapes.Himmelblau()
     grid = fo.Grid(loss.domain, (6, 6))
     bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), grid, t1=20.0, dt0=1e-2)
-    grad = lambda x: np.asarray(loss.grad(x))
+    grad = himmelblau_grad
     for i, x0 in enumerate(grid.points().reshape(-1, 2)):
         k, end = numpy_gd(grad, x0, 1e-2, 2000)
         j = np.unravel_index(i, grid.shape)
@@ -128,7 +134,7 @@ def test_error_control_converges_and_keeps_real_time():
     grid = fo.Grid(loss.domain, (8, 8))
     bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.EulerRichardson(), grid, t1=20.0,
                      dt0=1e-2, controller=diffrax.PIDController(rtol=1e-6, atol=1e-9))
-    grad = lambda t, x: -np.asarray(loss.grad(x))
+    grad = lambda t, x: -himmelblau_grad(x)
     expect = []
     for x0 in grid.points().reshape(-1, 2):
         end = scipy.integrate.solve_ivp(grad, (0, 20), x0, method="DOP853", rtol=1e-10,
@@ -266,15 +272,19 @@ def test_random_restarts_map_through_the_mapper():
     starts = fo.sample_uniform(loss.domain, 60, jax.random.key(0))
     bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), starts, t1=20.0, dt0=1e-2)
     assert bmap["label"].dims == ("start",)
-    grad = lambda x: np.asarray(loss.grad(x))
-    ends = [numpy_gd(grad, x0, 1e-2, 2000)[1] for x0 in np.asarray(starts)]
-    near = np.argmin(np.linalg.norm(np.array(ends)[:, None] - loss.minima[None], axis=-1), 1)
+    grad = lambda p: np.array([4 * p[0] - 4.2 * p[0] ** 3 + p[0] ** 5 + p[1], p[0] + 2 * p[1]])
+    with np.errstate(all="ignore"):
+        ends = np.array([numpy_gd(grad, x0, 1e-2, 2000)[1] for x0 in np.asarray(starts)])
+    near = np.argmin(np.linalg.norm(ends[:, None] - loss.minima[None], axis=-1), 1)
+    near[~np.isfinite(ends).all(1)] = -1  # blown up (x^5 terms near the domain's edge)
+    assert 0 < (near == -1).sum() < 30
     np.testing.assert_array_equal(bmap["label"].values, near)
     frac = fo.fractions(bmap)
     assert float(frac["fraction"].sum()) == pytest.approx(1.0)
     row = fo.stationary_table(bmap)
     assert row["min 0"] == pytest.approx(100 * (near == 0).mean())
-    assert fo.stationary_table(bmap["label"].values)["Else"] == 0.0
+    assert fo.stationary_table(bmap["label"].values)["Diverged"] == pytest.approx(
+        100 * (near == -1).mean())
     with pytest.raises(ValueError, match="plane"):
         fo.boundary_fraction(bmap)
 
@@ -286,7 +296,7 @@ def test_cycles_and_spurious_fixed_points_of_the_discrete_map():
     loss = fo.landscapes.Himmelblau()
     grid = fo.Grid(loss.domain, (40, 40))
     flow = fo.flows.GradientFlow(loss)
-    grad = lambda x: np.asarray(loss.grad(x))
+    grad = himmelblau_grad
     dt = 1.6e-2
     eu = fo.basins(flow, schemes.Euler(), grid, t1=20.0, dt0=dt)
     cyc = eu["label"].values == -4
@@ -308,7 +318,7 @@ def test_period_two_cycle_of_a_double_well():
     curvature at the minima is 8): the minima turn into attracting 2-cycles."""
     f = lambda x: (x[0] ** 2 - 1) ** 2 + x[1] ** 2
     bmap = fo.basins(fo.flows.GradientFlow(f), schemes.Euler(), np.array([[0.7, 0.3]]),
-                     t1=100.0, dt0=0.26)
+                     t1=400 * 0.26, dt0=0.26)  # t1 a multiple of dt0: steps of exactly 0.26
     assert int(bmap["label"][0]) == -4 and int(bmap["period"][0]) == 2
     x = bmap["final_x"].values[0]
     g = lambda p: np.array([4 * p[0] * (p[0] ** 2 - 1), 2 * p[1]])
@@ -324,13 +334,16 @@ def test_unreached_minimum_has_capture_radius_zero_and_close_minima_stay_apart()
     bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), fo.Grid(loss.domain, 32),
                      t1=20.0, dt0=1.6e-2)
     assert float(fo.capture_radius(bmap).values[3]) == 0.0
-    f = lambda x: (x[0] ** 2 - 0.01) ** 2 + x[1] ** 2  # minima at x = +-0.1
-    close = fo.basins(fo.flows.GradientFlow(f), schemes.Euler(),
-                      fo.Grid(((-6, 6), (-1, 1)), (8, 4)), t1=50.0, dt0=1e-3,
-                      attractors=[[-0.1, 0.0], [0.1, 0.0]])
-    xs = close.x.values
-    assert (close["label"].values[:, xs < 0] == 0).all()
-    assert (close["label"].values[:, xs > 0] == 1).all()
+    f = lambda x: (x[0] ** 2 - 0.01) ** 2 + x[1] ** 2  # minima at x = +-0.1, 0.2 apart
+    grid = fo.Grid(((-1, 1), (-1, 1)), (4, 8))
+    for kw in (dict(attractors=[[-0.1, 0.0], [0.1, 0.0]]), {}, dict(radius=0.5)):
+        close = fo.basins(fo.flows.GradientFlow(f), schemes.Euler(), grid, t1=400.0,
+                          dt0=1e-2, **kw)
+        xs = close.x.values
+        np.testing.assert_allclose(close["attractor_x"].values, [[-0.1, 0], [0.1, 0]],
+                                   atol=1e-5)
+        assert (close["label"].values[:, xs < 0] == 0).all()
+        assert (close["label"].values[:, xs > 0] == 1).all()
 
 
 @pytest.mark.parametrize("kwargs, argument", [

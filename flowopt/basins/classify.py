@@ -163,6 +163,26 @@ def _link(loss, points, values, eigs, vecs, flat, tol, quantum, reach):
     return scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
 
 
+def _polish(loss, points, iterations=8):
+    """A discovered point minimum refined by Newton steps (kept only while the gradient
+    shrinks): end points stop at |grad| <= tol, up to tol/lambda from the minimum."""
+    x = np.array(points, float)
+    for _ in range(iterations):
+        if not len(x):
+            break
+        _, g, w, v = _np_derivatives(loss, x)
+        big = np.abs(w) > 1e-12 * np.maximum(np.abs(w).max(1, keepdims=True), 1e-300)
+        coef = np.einsum("nij,ni->nj", v, g)
+        step = np.einsum("nij,nj->ni", v, np.where(big, coef / np.where(big, w, 1.0), 0.0))
+        trial = x - step
+        _, g1, _, _ = _np_derivatives(loss, trial)
+        better = np.abs(g1).max(1) < np.abs(g).max(1)
+        x[better] = trial[better]
+        if not better.any():
+            break
+    return x
+
+
 def newton_steps(loss, points):
     """Max-norm length of the Newton step ``pinv(H) g`` at each point: the distance to the
     nearest stationary point of the local quadratic model."""
@@ -239,7 +259,8 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
                 reps.append(best)
                 spread.append(float(np.max(np.linalg.norm(pts[m] - pts[best], axis=1))))
                 count.append(len(m))
-            order = np.lexsort(pts[reps].T[::-1])
+            # by position, rounded to the resolution (noise must not decide the order)
+            order = np.lexsort(np.round(pts[reps] / quantum).T[::-1])
             new_index = np.empty(len(reps), int)
             new_index[order] = np.arange(len(reps))
             cell_label = np.full(len(pts), SADDLE)
@@ -247,7 +268,10 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
             on = ~saddle[inverse]
             labels[conv[on]] = cell_label[inverse[on]]
             found = pts[np.array(reps)[order]]
-            kinds += ["set" if spread[o] > radius else "point" for o in order]
+            kinds_new = ["set" if spread[o] > radius else "point" for o in order]
+            point = np.array([k == "point" for k in kinds_new])
+            found[point] = _polish(loss, found[point])
+            kinds += kinds_new
             members += [count[o] for o in order]
     positions = np.concatenate([known, found])
     losses, _, w, _ = _np_derivatives(loss, positions)
