@@ -367,3 +367,28 @@ def test_basins_names_itself_for_a_missing_scheme():
     with pytest.raises(TypeError, match=r"basins\(scheme=None\)"):
         fo.basins(fo.flows.GradientFlow(loss), None, fo.Grid(loss.domain, 4), t1=1.0,
                   dt0=0.1)
+
+
+def test_filter_normalized_plane_through_network_weights():
+    """Case 13: Li et al. (2018) normalize each filter (row of each weight matrix) to the
+    norm of the matching filter of the centre; biases are 0 in the direction (their
+    convention). Zero, non-finite, parallel directions and a centre of 0 are refused."""
+    params = {"w1": np.arange(6.0).reshape(3, 2) + 1, "b1": np.ones(3),
+              "w2": np.full((1, 3), 2.0)}
+    u = {"w1": np.ones((3, 2)), "b1": np.ones(3), "w2": np.ones((1, 3))}
+    v = {"w1": np.eye(3, 2), "b1": np.ones(3), "w2": np.arange(3.0).reshape(1, 3)}
+    grid = fo.Grid.plane(params, u, v, (-1, 1), 5, normalize="filter")
+    from jax.flatten_util import ravel_pytree
+    expect_u = {"w1": np.ones((3, 2)) / np.sqrt(2) * np.linalg.norm(params["w1"], axis=1)[:, None],
+                "b1": np.zeros(3), "w2": np.ones((1, 3)) / np.sqrt(3) * np.sqrt(12.0)}
+    np.testing.assert_allclose(grid.u, np.asarray(ravel_pytree(expect_u)[0]), rtol=1e-12)
+    np.testing.assert_allclose(grid.center, np.asarray(ravel_pytree(params)[0]))
+    zero = {k: np.zeros_like(a) for k, a in params.items()}
+    with pytest.raises(ValueError, match="weights_like"):
+        fo.Grid.plane(zero, u, v, (-1, 1), 5, normalize="filter")
+    ok = fo.Grid.plane(zero, u, v, (-1, 1), 5, normalize="filter", weights_like=params)
+    np.testing.assert_allclose(ok.u, grid.u)
+    for a, b, match in (([0, 0, 0], [0, 1, 0], "zero"), ([np.nan, 0, 0], [0, 1, 0], "finite"),
+                        ([1, 0, 0], [2, 0, 0], "parallel")):
+        with pytest.raises(ValueError, match=match):
+            fo.Grid.plane(np.zeros(3), a, b, (-1, 1), 5, normalize="unit")

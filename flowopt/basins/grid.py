@@ -59,19 +59,49 @@ class Grid:
     @classmethod
     def plane(cls, center, u, v, extent, shape, normalize=None, weights_like=None):
         """The grid ``center + a u + b v`` for ``a, b`` in ``extent`` (one ``(lo, hi)`` for
-        both axes, or one per axis). ``normalize="unit"`` scales ``u`` and ``v`` to norm
-        1; ``"filter"`` rescales them to the norm of ``weights_like`` (Li et al. 2018's
-        filter normalization for a single-filter network; pass the minimum)."""
-        center, u, v = (np.asarray(a, float) for a in (center, u, v))
-        if normalize == "unit":
-            u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
-        elif normalize == "filter":
-            ref = np.linalg.norm(np.asarray(center if weights_like is None else weights_like))
-            u, v = u / np.linalg.norm(u) * ref, v / np.linalg.norm(v) * ref
-        elif normalize is not None:
-            raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
-                             "'filter'.")
-        return cls(_extent(extent), shape, center=center, u=u, v=v, names=("u", "v"))
+        both axes, or one per axis). ``center``, ``u``, ``v`` are vectors of shape (d,)
+        or pytrees of the same structure (a network's parameters: they are flattened with
+        ``jax.flatten_util.ravel_pytree``).
+
+        ``normalize="unit"`` scales ``u`` and ``v`` to norm 1. ``normalize="filter"`` is
+        the filter normalization of Li, Xu, Taylor, Studer & Goldstein (2018): in every
+        leaf with two or more axes each filter (a row: ``leaf[i]``, one output unit of a
+        dense layer) of the direction is rescaled to the norm of the matching filter of
+        ``weights_like`` (default ``center``); leaves with fewer axes (biases) are set to
+        0 in the direction, as in their paper. Raises ValueError for directions that are
+        zero, non-finite or parallel, or that filter normalization makes zero (every
+        filter of the reference is 0, e.g. through a centre of 0: pass weights_like)."""
+        if isinstance(center, (list, np.ndarray, jax.Array)):  # plain vectors
+            center, u, v = (np.asarray(a, float) for a in (center, u, v))
+            weights_like = None if weights_like is None else np.asarray(weights_like, float)
+        ref = center if weights_like is None else weights_like
+        flat_c, _ = ravel_pytree(center)
+        dirs = []
+        for name, w in (("u", u), ("v", v)):
+            if jax.tree_util.tree_structure(w) != jax.tree_util.tree_structure(center):
+                raise ValueError(f"Grid.plane({name}=...): {name} must have the structure of "
+                                 "center (a vector of the same shape, or the same pytree).")
+            if normalize == "filter":
+                w = _filter_normalized(name, w, ref)
+            fw = np.asarray(ravel_pytree(w)[0], float)
+            if fw.shape != np.shape(flat_c):
+                raise ValueError(f"Grid.plane({name}=...): {name} has {fw.size} numbers, "
+                                 f"center {np.size(flat_c)}.")
+            if not np.all(np.isfinite(fw)) or not np.any(fw):
+                raise ValueError(f"Grid.plane({name}=...): the direction {name} is zero or "
+                                 "not finite; pass a finite, non-zero direction.")
+            if normalize == "unit":
+                fw = fw / np.linalg.norm(fw)
+            elif normalize not in (None, "filter"):
+                raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
+                                 "'filter'.")
+            dirs.append(fw)
+        cos = abs(dirs[0] @ dirs[1]) / (np.linalg.norm(dirs[0]) * np.linalg.norm(dirs[1]))
+        if cos > 1 - 1e-9:
+            raise ValueError("Grid.plane(u=..., v=...): u and v are parallel; pass two "
+                             "independent directions.")
+        return cls(_extent(extent), shape, center=np.asarray(flat_c, float), u=dirs[0],
+                   v=dirs[1], names=("u", "v"))
 
     @classmethod
     def state(cls, y0, u, v, extent, shape, names=("a", "b")):
@@ -153,6 +183,33 @@ class Grid:
 
     def __len__(self):
         return self.shape[0] * self.shape[1]
+
+
+def _filter_normalized(name, direction, reference):
+    """Li et al. (2018): each filter (row of a leaf with >= 2 axes) of ``direction`` takes
+    the norm of the matching filter of ``reference``; leaves with fewer axes become 0; a
+    plain vector is one filter."""
+    def one(d, r):
+        d, r = np.asarray(d, float), np.asarray(r, float)
+        if d.shape != r.shape:
+            raise ValueError(f"Grid.plane({name}=..., normalize='filter'): a leaf of shape "
+                             f"{d.shape} meets a reference leaf of shape {r.shape}.")
+        if d.ndim < 2:
+            return np.zeros_like(d)
+        dn = np.linalg.norm(d.reshape(len(d), -1), axis=1)
+        rn = np.linalg.norm(r.reshape(len(r), -1), axis=1)
+        scale = np.where(dn > 0, rn / np.where(dn > 0, dn, 1.0), 0.0)
+        return d * scale.reshape((-1,) + (1,) * (d.ndim - 1))
+    if isinstance(direction, np.ndarray) and direction.ndim == 1:  # a plain vector: one filter
+        out = one(direction[None], np.asarray(reference, float)[None])[0]
+    else:
+        out = jax.tree_util.tree_map(one, direction, reference)
+    if not any(np.any(leaf) for leaf in jax.tree_util.tree_leaves(out)):
+        raise ValueError(f"Grid.plane({name}=..., normalize='filter'): every filter of the "
+                         "reference weights has norm 0 (a centre of 0?), so the direction "
+                         "would be 0; pass weights_like=<trained weights>, or "
+                         "normalize='unit'.")
+    return out
 
 
 def _extent(extent):
