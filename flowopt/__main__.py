@@ -101,12 +101,8 @@ def main(argv=None):
           "(Euler's step exceeds 2/λmax at minimum 3, λmax = 133.8, so it cannot settle there)")
     print(EXPLAIN)
 
-    plt = plot._pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(12, 11))
-    for ax, (name, bmap) in zip(axes.flat, results.items()):
-        plot.basins(bmap, ax=ax, loss=loss, title=name, legend=ax is axes.flat[0])
-    fig.suptitle("Which minimum each start reaches (lighter: slower; grey: never settles)")
-    fig.tight_layout()
+    fig = plot.panels(results, loss=loss, ncols=2, title="Which minimum each start reaches "
+                      "(lighter: slower; neutral colours: no minimum)")
     fig.savefig(out / "basins.png", dpi=100)
     fig = plot.compare({euler: results[euler], richardson: results[richardson]}, loss=loss)
     fig.savefig(out / "compare.png", dpi=100)

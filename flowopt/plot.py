@@ -126,7 +126,7 @@ _NEUTRAL = {-1: ("#4d4d4d", "diverged"),
             -2: ("#bdbdbd", "not converged"),
             -3: ("#f4a582", "saddle / non-minimum"),
             -4: ("#fee391", "periodic cycle"),
-            -5: ("#c2a5cf", "fixed point of the scheme")}
+            -5: ("#08306b", "fixed point of the scheme")}
 _UNKNOWN = "#ffffff"  # a label the figure has no name for (left white)
 
 # Basin colours: tab10 without its grey; beyond those, each new colour is the candidate
@@ -429,34 +429,13 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
 
 
 def _match_attractors(maps):
-    """One list of attractors for several maps, matched by position (never by index): an
-    attractor within its map's classification radius (or 1e-3 of its scale) of one already
-    listed is the same one. Returns ``(ids per map, texts)``: each map's colour index per
-    attractor and the legend text per colour index."""
-    known, texts, ids = [], [], []
-    for bmap in maps:
-        k = bmap.sizes.get("attractor", 0)
-        if "attractor_x" not in bmap:  # nothing to match by: new entries
-            ids.append(np.arange(len(texts), len(texts) + k))
-            known += [None] * k
-            texts += [str(i) for i in range(len(texts), len(texts) + k)]
-            continue
-        pos = np.asarray(bmap["attractor_x"].values, float)
-        f = bmap["attractor_loss"].values if "attractor_loss" in bmap else [None] * k
-        radius = float(bmap.attrs.get("radius", 0.0) or 0.0)
-        mine = []
-        for p, fa in zip(pos, f):
-            tol = radius if radius > 0 else 1e-3 * max(1.0, float(np.abs(p).max()))
-            dist = [np.sqrt(((p - q) ** 2).sum()) if q is not None and q.shape == p.shape
-                    else np.inf for q in known]
-            j = int(np.argmin(dist)) if dist else -1
-            if j < 0 or dist[j] > tol:
-                known.append(p)
-                texts.append(_attractor_text(len(texts), p, fa))
-                j = len(known) - 1
-            mine.append(j)
-        ids.append(np.asarray(mine, int))
-    return ids, texts
+    """One list of attractors for several maps, matched by position (never by index:
+    :func:`flowopt.basins.compare.shared_attractors`). Returns ``(ids per map, texts)``:
+    each map's colour index per attractor and the legend text per colour index."""
+    from .basins.compare import shared_attractors
+
+    ids, table, losses = shared_attractors(maps)
+    return ids, [_attractor_text(i, p, f) for i, (p, f) in enumerate(zip(table, losses))]
 
 
 def compare(maps, loss=None, ncols=None):
@@ -484,20 +463,47 @@ def compare(maps, loss=None, ncols=None):
                        for i, a in enumerate(names) for b in names[i + 1:])
     axes[-1].set_title(f"black: maps disagree ({dis.mean():.1%} of starts)\n{pairs}",
                        fontsize=8)
+    _shared_legend(fig, [maps[n] for n in names], ids, texts, 4.6 * len(axes))
+    return fig
+
+
+def _shared_legend(fig, maps, ids, texts, base_width):
+    """One legend right of all panels: the attractors shown in any map (by shared
+    index) and every negative code present."""
     codes, shown = set(), set()
-    for name, mine in zip(names, ids):
-        lab = np.asarray(maps[name]["label"].values)
+    for bmap, mine in zip(maps, ids):
+        lab = np.asarray(bmap["label"].values)
         codes |= set(np.unique(lab[lab < 0]).tolist())
         k = len(mine)
         shown |= {int(mine[a]) for a in np.unique(lab[(lab >= 0) & (lab < k)])}
-        c, u, v, state = _plane(maps[name])
+        c, u, v, state = _plane(bmap)
         if not state:
-            shown |= {int(mine[a]) for a in _on_plane(maps[name], c, u, v)[0]}
+            shown |= {int(mine[a]) for a in _on_plane(bmap, c, u, v)[0]}
     rows = _legend_rows(fig.get_figheight() - 0.6)
     handles = _legend_handles([(i, texts[i]) for i in sorted(shown)], codes, rows=rows)
     leg = fig.legend(handles=handles, loc="outside right upper", fontsize=_LEGEND_FONT,
                      frameon=False, ncol=-(-len(handles) // rows))
-    _fit_width(fig, leg, 4.6 * len(axes))
+    _fit_width(fig, leg, base_width)
+
+
+def panels(maps, loss=None, ncols=2, title=None):
+    """Several basin maps (a dict name -> map) in a grid of panels with one shared legend
+    right of them; attractors matched by position, so one minimum has one colour in
+    every panel. Returns the figure."""
+    plt = _pyplot()
+    names = list(maps)
+    ncols = min(ncols, len(names))
+    nrows = -(-len(names) // ncols)
+    ids, texts = _match_attractors([maps[n] for n in names])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols + 2.0, 4.8 * nrows),
+                             squeeze=False, layout="constrained")
+    for ax, name, mine in zip(axes.flat, names, ids):
+        basins(maps[name], ax=ax, loss=loss, title=name, legend=False, colors=mine)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    _shared_legend(fig, [maps[n] for n in names], ids, texts, 5.2 * ncols)
     return fig
 
 

@@ -13,31 +13,26 @@ from .mapper import basins
 from .metrics import basin_entropy, boundary_fraction
 
 
-def align(maps):
-    """The maps (a dict name -> map) relabelled onto one shared attractor table.
-
-    Two attractors of different maps are the same when they lie within the larger of the
-    two maps' ``radius`` of each other (connected components of those pairs, found with
-    scipy's cKDTree), or when both are connected sets of minima (kind "set") at the same
-    loss. The shared table lists attractors in the order they first appear (map by map,
-    index by index); negative codes are kept. Returns a dict of maps (same names) whose
-    ``label`` and attractor coordinates use the shared indices."""
-    names = list(maps)
+def shared_attractors(maps):
+    """Match the attractors of several maps (a list) by position: two attractors are the
+    same when they lie within the larger of the two maps' ``radius`` of each other
+    (connected components of those pairs, found with scipy's cKDTree), or when both are
+    connected sets of minima (kind "set") at the same loss. Returns ``(index, table,
+    losses)``: per map, the shared index of each of its attractors; the shared
+    positions in order of first appearance (map by map, index by index); their losses."""
     pos, owner, kind, value, radius = [], [], [], [], []
-    for n in names:
-        m = maps[n]
-        k = m.sizes.get("attractor", 0)
-        for j in range(k):
+    for n, m in enumerate(maps):
+        for j in range(m.sizes.get("attractor", 0)):
             pos.append(m["attractor_x"].values[j])
-            owner.append((n, j))
+            owner.append(n)
             kind.append(str(m["attractor_kind"].values[j]) if "attractor_kind" in m.coords
                         else "point")
             value.append(float(m["attractor_loss"].values[j]))
             radius.append(float(m.attrs.get("radius", 0.0)))
     total = len(pos)
     if total == 0:
-        return dict(maps)
-    pos, value, radius = np.array(pos), np.array(value), np.array(radius)
+        return [np.zeros(0, int) for _ in maps], np.zeros((0, 0)), np.zeros(0)
+    pos, value, radius, owner = np.array(pos), np.array(value), np.array(radius), np.array(owner)
     pairs = np.array(sorted(cKDTree(pos).query_pairs(float(radius.max()))), int).reshape(-1, 2)
     if len(pairs):
         gap = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
@@ -50,35 +45,40 @@ def align(maps):
                                     shape=(total, total))
     comp = scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
     first = {}
-    for i, c in enumerate(comp):  # shared index: order of first appearance
+    for c in comp:  # shared index: order of first appearance
         first.setdefault(c, len(first))
     shared = np.array([first[c] for c in comp])
     rep = {}
     for i in range(total):
         rep.setdefault(shared[i], i)
-    table = np.array([pos[rep[g]] for g in range(len(first))])
+    order = [rep[g] for g in range(len(first))]
+    return [shared[owner == n] for n in range(len(maps))], pos[order], value[order]
+
+
+def align(maps):
+    """The maps (a dict name -> map) relabelled onto one shared attractor table
+    (:func:`shared_attractors`: matched by position, never by index); negative codes are
+    kept. Returns a dict of maps (same names) whose ``label`` and attractor coordinates
+    use the shared indices; ``attractor_found`` says which a map itself found."""
+    names = list(maps)
+    index, table, losses = shared_attractors([maps[n] for n in names])
+    k = len(table)
     out = {}
-    for n in names:
+    for n, idx in zip(names, index):
         m = maps[n]
-        idx = [shared[i] for i in range(total) if owner[i][0] == n]
         lab = m["label"].values
         new = lab.copy()
         for j, g in enumerate(idx):
             new[lab == j] = g
-        k = len(first)
         keep = {c: m.coords[c] for c in m.coords if "attractor" not in m.coords[c].dims}
         aligned = xr.Dataset({v: m[v] for v in m.data_vars if "attractor" not in m[v].dims},
                              coords=keep, attrs=m.attrs)
         aligned["label"] = (m["label"].dims, new)
-        loss = np.full(k, np.nan)
         present = np.zeros(k, bool)
-        for j, g in enumerate(idx):
-            loss[g] = m["attractor_loss"].values[j]
-            present[g] = True
+        present[idx] = True
         aligned = aligned.assign_coords(
-            attractor=np.arange(k), attractor_x=(("attractor", "dim"), table),
-            attractor_loss=(("attractor",), loss),
-            attractor_found=(("attractor",), present))
+            attractor=np.arange(k), attractor_x=(("attractor", "dim"), table.reshape(k, -1)),
+            attractor_loss=(("attractor",), losses), attractor_found=(("attractor",), present))
         out[n] = aligned
     return out
 
@@ -170,4 +170,4 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
         coords=coords, attrs={"param": param})
 
 
-__all__ = ["align", "compare", "sweep"]
+__all__ = ["align", "compare", "shared_attractors", "sweep"]
