@@ -45,25 +45,67 @@ class Solution(eqx.Module):
     stats: dict
     result: diffrax.RESULTS
     converged: Any = False
+    finite: Any = True
 
     @property
-    def status(self) -> str:
-        """``"successful"``, or diffrax's message (e.g. the energy controller's floor)."""
-        if self.result == diffrax.RESULTS.successful:
-            return "successful"
-        if self.result == diffrax.RESULTS.event_occurred:
-            return "converged" if bool(self.converged) else "stopped at t_stop"
-        if self.result == diffrax.RESULTS.dt_min_reached:
-            return ("step-size floor reached (with EnergyController: no step decreases the "
-                    "energy at this precision, typically a stationary point reached to "
-                    "rounding)")
-        return diffrax.RESULTS[self.result]
+    def status(self):
+        """The outcome in words: ``"successful"``, ``"converged"``, ``"stopped at
+        t_stop"``, ``"diverged (non-finite state)"``, ``"step budget exhausted ..."``, or
+        diffrax's message (e.g. the energy controller's floor).
+
+        A ``str`` for one solve; for a batched Solution (``jax.vmap``, :func:`solve_batch`)
+        a NumPy array of strings shaped like the batch. Text cannot be traced: inside
+        ``jax.jit`` use :attr:`success`, :attr:`finite` or :attr:`result`.
+        """
+        code = getattr(self.result, "_value", self.result)
+        if any(isinstance(v, jax.core.Tracer) for v in (code, self.converged, self.finite)):
+            raise TypeError(
+                "Solution.status is text and cannot be computed on traced values (inside "
+                "jax.jit or jax.vmap); return the Solution and read status outside, or use "
+                "sol.success / sol.finite / sol.result inside."
+            )
+        code = np.asarray(code)
+        converged = np.broadcast_to(np.asarray(self.converged), code.shape)
+        finite = np.broadcast_to(np.asarray(self.finite), code.shape)
+        if code.ndim == 0:
+            return _status_text(int(code), bool(converged), bool(finite))
+        out = np.empty(code.shape, dtype=object)
+        for i in np.ndindex(code.shape):
+            out[i] = _status_text(int(code[i]), bool(converged[i]), bool(finite[i]))
+        return out.astype(str)
 
     @property
     def success(self):
-        """True when the solve reached ``t1`` or converged (``gtol``)."""
-        return (self.result == diffrax.RESULTS.successful) | (
-            self.result == diffrax.RESULTS.event_occurred)
+        """True when the solve reached ``t1`` or converged (``gtol``, ``t_stop``) with a
+        finite state; an array of bools for a batched Solution."""
+        return ((self.result == diffrax.RESULTS.successful) | (
+            self.result == diffrax.RESULTS.event_occurred)) & jnp.asarray(self.finite)
+
+
+def _result_message(code):
+    for item in diffrax.RESULTS._name_to_item.values():
+        if int(np.asarray(item._value)) == code:
+            return diffrax.RESULTS[item]
+    return f"diffrax result code {code}"
+
+
+def _status_text(code, converged, finite):
+    """The status of one solve, from diffrax's result code and two flags."""
+    R = diffrax.RESULTS
+    if not finite:
+        return "diverged (non-finite state)"
+    if code == int(np.asarray(R.successful._value)):
+        return "successful"
+    if code == int(np.asarray(R.event_occurred._value)):
+        return "converged" if converged else "stopped at t_stop"
+    if code == int(np.asarray(R.dt_min_reached._value)):
+        return ("step-size floor reached (with EnergyController: no step decreases the "
+                "energy at this precision, typically a stationary point reached to "
+                "rounding)")
+    if code == int(np.asarray(R.max_steps_reached._value)):
+        return ("step budget exhausted: max_steps steps were taken before t1 (pass a "
+                "larger max_steps)")
+    return _result_message(code)
 
 
 class _Partitioned(AbstractPartitionedFlow):
@@ -106,9 +148,15 @@ class _StepClock(eqx.Module):
     t0: Any
     dt: Any
     power: float = 1.0  # drifts scale with dt, diffusions (per sqrt of time) with dt ** 0.5
+    # solve's clock runs over [-n, 0] (see _exact_step_clock): the step count is s + n
+    offset: Any = None
+
+    def count(self, s):
+        """Steps taken at solver time ``s``."""
+        return s if self.offset is None else s + self.offset
 
     def time(self, s):
-        return self.t0 + self.dt * s
+        return self.t0 + self.dt * self.count(s)
 
     def __call__(self, s, y, args):
         scale = self.dt if self.power == 1.0 else self.dt**self.power
@@ -126,11 +174,47 @@ def _step_clock(t0, t1, dt0, dtype):
     return _StepClock(None, jnp.asarray(t0, dtype), jnp.asarray(step, dtype)), n
 
 
+_MAX_STEP_COUNT = 2**31 - 1  # diffrax counts steps in int32
+
+
+def _exact_step_clock(t0, t1, dt0, dtype):
+    """``(clock, n)`` as :func:`_step_clock`, with the solver's clock running over
+    ``[-n, 0]`` in unit steps (``schemes.UnitSteps``): every step is exactly 1 while
+    ``n`` is an exact integer of ``dtype``, and no step ends within diffeqsolve's
+    100-ulp rounding of the end time (an ulp of 0 is tiny; one of ``n`` is not: in
+    float32 over [0, n] the last steps merged once ``n >= 2**17``). Refuses step counts
+    the time dtype or diffrax's int32 counters cannot hold."""
+    clock, n = _step_clock(t0, t1, dt0, dtype)
+    if clock is None:
+        return None, None
+    limit = min(schemes.exact_integer_limit(dtype), _MAX_STEP_COUNT)
+    if n > limit:
+        why = (f"diffrax counts steps in int32 (at most 2**31 - 1 = {_MAX_STEP_COUNT:,})"
+               if limit == _MAX_STEP_COUNT else
+               f"a {jnp.dtype(dtype).name} clock counts steps exactly only up to "
+               f"{limit:,} (2**{int(math.log2(limit))}); float64 time counts to 2**31 - 1 "
+               "(pass x0 as float64 with jax_enable_x64 on)")
+        raise ValueError(
+            f"solve(t1={t1!r}, dt0={dt0!r}): (t1 - t0) / dt0 = {n:,} fixed steps, and {why}. "
+            f"Take a larger dt0 or a smaller t1, or split the run into solves of at most "
+            f"{limit:,} steps, each starting where the last one ended."
+        )
+    offset = jnp.asarray(n, dtype)
+    return _StepClock(None, clock.t0, clock.dt, 1.0, offset), n
+
+
 def _is_concrete(x):
     return not isinstance(x, jax.core.Tracer)
 
 
 def _check_number(name, value, *, minimum=None, strict=True, fix=""):
+    dtype = getattr(value, "dtype", None)
+    number = isinstance(value, (int, float, np.integer, np.floating)) or (
+        dtype is not None and (jnp.issubdtype(dtype, jnp.integer)
+                               or jnp.issubdtype(dtype, jnp.floating)))
+    if not number or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"solve({name}={value!r}): {name} must be a real number such as "
+                        f"{name}=1.0, not a {type(value).__name__}.")
     if not _is_concrete(value):
         return
     v = np.asarray(value)
@@ -159,6 +243,11 @@ def _check_x0(flow, x0):
     if not jnp.issubdtype(x0.dtype, jnp.floating):
         raise ValueError(f"solve(x0=...): x0 has dtype {x0.dtype}; pass floating-point "
                          "numbers, e.g. jnp.asarray(x0, float).")
+    if jnp.finfo(x0.dtype).bits < 32:
+        raise ValueError(f"solve(x0=...): x0 has dtype {x0.dtype}; diffrax does not run "
+                         "reliably in half precision (its times and tolerances need more "
+                         "bits). Pass x0 as float32 or float64, e.g. "
+                         "jnp.asarray(x0, jnp.float32).")
     if _is_concrete(x0) and not np.all(np.isfinite(np.asarray(x0))):
         raise ValueError(f"solve(x0={np.asarray(x0)!r}): x0 must be finite (it has NaN or "
                          "inf entries).")
@@ -168,7 +257,7 @@ def _timed(clock, fn, power=1.0):
     """``fn`` in the solver's time: itself, or on the step clock (scaled by dt**power)."""
     if clock is None:
         return fn
-    return _StepClock(fn, clock.t0, clock.dt, power)
+    return _StepClock(fn, clock.t0, clock.dt, power, clock.offset)
 
 
 def as_seen(seen, y):
@@ -224,19 +313,68 @@ def _terms(flow, scheme, clock, bm=None, key=None):
     return diffrax.ODETerm(timed(flow.drift)), flow
 
 
-def _saveat(saveat, t0, t1, to_solver=lambda t: t):
-    """The SaveAt over the solver's time [t0, t1]; ``to_solver`` maps user times to it."""
+def _check_save_times(ts, t0, t1):
+    """Requested save times: finite, nondecreasing, inside [t0, t1] (where concrete)."""
+    if not (_is_concrete(ts) and _is_concrete(t0) and _is_concrete(t1)):
+        return
+    v = np.asarray(ts, float)
+    lo, hi = float(t0), float(t1)
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"solve(saveat={v!r}): save times must be finite numbers.")
+    if np.any(v < lo) or np.any(v > hi):
+        raise ValueError(f"solve(saveat={v!r}): save times must lie in [t0, t1] = "
+                         f"[{lo!r}, {hi!r}] (physical time, the same units as t1).")
+    if np.any(np.diff(v) < 0):
+        raise ValueError(f"solve(saveat={v!r}): save times must be nondecreasing.")
+
+
+def _saveat(saveat, t0, t1, s0, s1, to_solver=None):
+    """``(SaveAt over the solver's time [s0, s1], times)``. The user's times (physical,
+    over [t0, t1]) are mapped to the solver's by ``to_solver``; ``times`` is ``None``, or
+    ``(i, ts)``: the saved times from index ``i`` on are the requested physical ``ts``
+    (reported as asked rather than mapped back through the step clock's rounding)."""
+    to_solver = (lambda t: t) if to_solver is None else to_solver
+
+    def requested(ts):
+        ts = jnp.asarray(ts)
+        if ts.ndim != 1 or ts.size < 1 or not jnp.issubdtype(ts.dtype, jnp.number):
+            return None
+        _check_save_times(ts, t0, t1)
+        return jnp.clip(to_solver(ts), s0, s1), ts
+
     if saveat is None:
-        return diffrax.SaveAt(t0=True, t1=True)
+        return diffrax.SaveAt(t0=True, t1=True), None
     if isinstance(saveat, diffrax.SaveAt) and isinstance(saveat.subs, diffrax.SubSaveAt):
-        return saveat
+        sub = saveat.subs
+        if getattr(sub.fn, "__name__", None) != "save_y":
+            raise ValueError(
+                "solve(saveat=diffrax.SaveAt(fn=...)): solve saves states (it computes xs "
+                "and energies from them); drop fn and apply it to sol.ys afterwards."
+            )
+        if sub.ts is None:
+            return saveat, None
+        pair = requested(sub.ts)
+        if pair is None:
+            raise ValueError(f"solve(saveat=diffrax.SaveAt(ts={sub.ts!r})): ts must be a "
+                             "1-d array of times.")
+        solver_ts, ts = pair
+        out = diffrax.SaveAt(t0=sub.t0, t1=sub.t1, ts=solver_ts, steps=sub.steps)
+        # with steps=True the requested times interleave with the steps: map them back
+        return out, (None if sub.steps else (int(bool(sub.t0)), ts))
     if isinstance(saveat, str) and saveat == "steps":
-        return diffrax.SaveAt(t0=True, steps=True)
+        return diffrax.SaveAt(t0=True, steps=True), None
     if isinstance(saveat, int) and not isinstance(saveat, bool) and saveat >= 2:
-        return diffrax.SaveAt(ts=jnp.linspace(t0, t1, saveat))
-    ts = np.asarray(saveat, float) if not isinstance(saveat, str) else None
-    if ts is not None and ts.ndim == 1 and ts.size >= 1:
-        return diffrax.SaveAt(ts=to_solver(jnp.asarray(ts)))
+        ts = jnp.linspace(jnp.asarray(t0, float), jnp.asarray(t1, float), saveat)
+        return diffrax.SaveAt(ts=jnp.linspace(s0, s1, saveat)), (0, ts)
+    pair = None
+    if not isinstance(saveat, (str, bool, dict, diffrax.SaveAt)) and saveat is not None:
+        try:
+            pair = requested(saveat)
+        except (TypeError, ValueError) as e:
+            if str(e).startswith("solve(saveat="):
+                raise
+    if pair is not None:
+        return diffrax.SaveAt(ts=pair[0]), (0, pair[1])
     raise ValueError(
         f"solve(saveat={saveat!r}): saveat must be None (start and end), 'steps' (every "
         "accepted step), an int n >= 2 (n evenly spaced times), an array of times, or a "
@@ -260,6 +398,11 @@ def bind_energy(controller, seen):
         is_leaf=lambda v: v is None)
 
 
+def _all_finite(tree):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf))
+                              for leaf in jax.tree_util.tree_leaves(tree)]))
+
+
 def _unsafe(terms):
     leaves = jax.tree_util.tree_leaves(
         terms, is_leaf=lambda v: isinstance(v, diffrax.UnsafeBrownianPath))
@@ -268,7 +411,7 @@ def _unsafe(terms):
 
 @eqx.filter_jit
 def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, max_steps,
-               args, progress, gtol, clock, t_stop):
+               args, progress, gtol, clock, t_stop, times=None):
     physical = (lambda s: s) if clock is None else clock.time
 
     def settled(s, y, args):
@@ -279,7 +422,7 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
         done = settled(s, y, args)
         if t_stop is not None:  # on the step clock, compare step counts (no rounding)
             done = done | (physical(s) >= t_stop if clock is None
-                           else s + 0.5 >= (t_stop - clock.t0) / clock.dt)
+                           else clock.count(s) + 0.5 >= (t_stop - clock.t0) / clock.dt)
         return done
 
     event = None if gtol is None and t_stop is None else diffrax.Event(stop)
@@ -293,6 +436,11 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
     )
     (ts, final_t), (ys, final_y) = sol.ts, sol.ys
     ts, final_t = physical(ts), physical(final_t)
+    if times is not None:  # requested times as asked; unreached ones keep diffrax's inf
+        i, asked = times
+        part = ts[i:i + asked.shape[0]]
+        ts = ts.at[i:i + asked.shape[0]].set(
+            jnp.where(jnp.isfinite(part), asked.astype(ts.dtype), part))
     xs = jax.vmap(seen.position)(ys)
     energies = jax.vmap(lambda t, y: seen.energy(t, y, args))(ts, ys) \
         if flow.has_energy else None
@@ -302,7 +450,8 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
     converged = (sol.result == diffrax.RESULTS.event_occurred) & settled(
         sol.ts[1][0], last, args)
     return Solution(x=seen.position(last), y=last, t=final_t[0], ts=ts, xs=xs, ys=ys,
-                    energies=energies, stats=stats, result=sol.result, converged=converged)
+                    energies=energies, stats=stats, result=sol.result, converged=converged,
+                    finite=_all_finite(last))
 
 
 def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=None,
@@ -312,26 +461,34 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
 
     Args:
         flow: a flow from :mod:`flowopt.flows`.
-        scheme: a scheme from :mod:`schemes`, or any diffrax solver (``diffrax.Tsit5()``).
+        scheme: a scheme from :mod:`schemes`, or any diffrax solver (``diffrax.Tsit5()``;
+            for SDEs also ``diffrax.SRA1()``, ``diffrax.ShARK()`` on additive noise, which
+            get a Brownian path with the Lévy area they need).
         x0: the start, shape ``(d,)``. ``jax.vmap`` over it for many starts.
         t1: final time (physical time: ``n`` optimizer steps of size ``lr`` take
             ``t1 = n * lr``).
         t0: initial time, default 0.
         dt0: the (first) step. Required for fixed steps and for the energy controller.
-            Fixed steps are counted in integer step units inside the solver, so
-            ``t1 = n * lr, dt0 = lr`` takes exactly ``n`` steps of exactly ``lr``.
+            Fixed steps are counted in integer step units inside the solver
+            (:class:`schemes.UnitSteps`), so ``t1 = n * lr, dt0 = lr`` takes exactly ``n``
+            steps of exactly ``lr``, in float32 too; ``n`` may be at most ``2**24`` with
+            float32 time (``2**31 - 1`` with float64), more is refused.
         controller: ``None`` (fixed steps of ``dt0``), :class:`schemes.EnergyController`
             (handed the flow's energy and dissipation here), or any diffrax controller
             such as ``diffrax.PIDController``.
         saveat: ``None`` (start and end), ``"steps"``, an int ``n`` (evenly spaced), an
             array of times, or a ``diffrax.SaveAt``.
-        key: a ``jax.random`` key, required by stochastic flows (Langevin, CBO, ...) and
-            random-drift flows (NoisyGradient, SmoothedGradient); deterministic flows
-            ignore it. Fixed steps draw the noise from ``diffrax.UnsafeBrownianPath``,
-            adaptive ones from ``diffrax.VirtualBrownianTree``. For many trajectories use
+        key: a ``jax.random`` key (``jax.random.key(0)``), required by stochastic flows
+            (Langevin, CBO, ...) and random-drift flows (NoisyGradient, SmoothedGradient);
+            deterministic flows ignore it. Fixed steps draw the noise from
+            ``diffrax.UnsafeBrownianPath``, adaptive ones from
+            ``diffrax.VirtualBrownianTree``, with the Lévy area the scheme needs (SRA1,
+            ShARK: space-time). For many trajectories use
             :func:`solve_batch`, which gives trajectory ``i`` the key ``fold_in(key, i)``.
         max_steps: the step budget. Default: exactly the number of fixed steps, or
-            16384 for adaptive control. Running out is reported in ``result``.
+            16384 for adaptive control. Required for fixed steps when ``t0``, ``t1`` or
+            ``dt0`` is traced (the step count is then unknown before compiling).
+            Running out is reported in ``result`` and :attr:`Solution.status`.
         gtol: stop early, with :attr:`Solution.status` ``"converged"``, once the
             gradient and the velocity ``x'`` are both below ``gtol`` (max norm). Default:
             run to ``t1``.
@@ -344,7 +501,8 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     Returns:
         A :class:`Solution`. Failures inside the solve (step budget exhausted, energy
         floor reached) are reported in ``Solution.result``, never raised; divergence
-        shows as non-finite values.
+        shows as non-finite values, ``Solution.finite`` False and status
+        ``"diverged (non-finite state)"``.
 
     Example:
         >>> import flowopt as fo, schemes, jax.numpy as jnp
@@ -364,38 +522,66 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             f"solve(scheme={scheme!r}): scheme must be a scheme such as schemes.Euler() or "
             "a diffrax solver instance such as diffrax.Tsit5() (note the parentheses)."
         )
+    _check_key(key)
     x0 = jnp.asarray(x0)
     _check_x0(flow, x0)
     _check_number("t0", t0)
     _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
     if dt0 is not None:
         _check_number("dt0", dt0, minimum=0.0, fix="Pass a positive step, e.g. dt0=1e-2.")
+    if max_steps is not None and (not isinstance(max_steps, int) or isinstance(max_steps, bool)
+                                  or not 1 <= max_steps <= _MAX_STEP_COUNT):
+        raise ValueError(f"solve(max_steps={max_steps!r}): max_steps must be a positive int "
+                         f"(at most 2**31 - 1, diffrax's int32 step counter).")
     dtype = jnp.result_type(x0.dtype, float)
     clock, n = None, None
     if controller is None:
         if dt0 is None:
             raise ValueError("solve(dt0=None): fixed steps need a step size; pass dt0, or "
                              "an adaptive controller such as diffrax.PIDController.")
-        clock, n = _step_clock(t0, t1, dt0, dtype)  # step units: s = 0, 1, ..., n exactly
+        # step units: the solver's clock runs s = -n, ..., -1, 0 in steps of exactly 1
+        clock, n = _exact_step_clock(t0, t1, dt0, dtype)
+        if clock is None and max_steps is None:
+            traced = [name for name, v in (("t0", t0), ("t1", t1), ("dt0", dt0))
+                      if not _is_concrete(v)]
+            raise ValueError(
+                f"solve(max_steps=None): {', '.join(traced)} "
+                f"{'is' if len(traced) == 1 else 'are'} traced (inside jax.jit, "
+                "jax.vmap or a grad), so the number of fixed steps (t1 - t0) / dt0 is not "
+                "known before compiling. Pass max_steps=<an upper bound on the number of "
+                "steps> (running out is then reported in Solution.status), or pass t0, t1 "
+                "and dt0 as Python floats."
+            )
     if flow.needs_key and key is None:
         raise ValueError(f"solve(key=None): {type(flow).__name__} is stochastic and needs a "
                          "key, e.g. key=jax.random.key(0) (one key per trajectory).")
+    stochastic = isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme,
+                                                                             schemes.HMM)
+    if stochastic:
+        _check_sde_scheme(flow, scheme, x0, t0, args)
+    elif not isinstance(flow, AbstractMultiscaleFlow) or not isinstance(scheme, schemes.HMM):
+        _check_ode_scheme(flow, scheme)
     if isinstance(flow, AbstractRandomFlow):
         flow = eqx.tree_at(lambda f: f.key, flow, key, is_leaf=lambda v: v is None)
     bm = None
-    if isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme, schemes.HMM):
+    if stochastic:
+        levy = _levy_area(scheme)
+        shape = jax.eval_shape(flow.init, x0)
         if clock is not None:
-            bm = diffrax.UnsafeBrownianPath(shape=jax.eval_shape(flow.init, x0), key=key)
+            bm = diffrax.UnsafeBrownianPath(shape=shape, key=key, levy_area=levy)
         else:
             bm = diffrax.VirtualBrownianTree(
                 jnp.asarray(t0, dtype), jnp.asarray(t1, dtype),
                 tol=(float(dt0) if dt0 is not None and _is_concrete(dt0) else 1e-2) / 16,
-                shape=jax.eval_shape(flow.init, x0), key=key)
+                shape=shape, key=key, levy_area=levy)
     terms, seen = _terms(flow, scheme, clock, bm, key)
     if controller is None:
-        controller = diffrax.ConstantStepSize()
-        if max_steps is None and n is not None:
-            max_steps = n
+        if clock is not None:
+            controller = schemes.UnitSteps()
+            if max_steps is None:
+                max_steps = n
+        else:
+            controller = diffrax.ConstantStepSize()
     elif isinstance(controller, schemes.EnergyController):
         if not flow.has_energy:
             raise ValueError(
@@ -411,8 +597,6 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
                         "schemes.EnergyController() or a diffrax step-size controller.")
     if max_steps is None:
         max_steps = _ADAPTIVE_MAX_STEPS
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"solve(max_steps={max_steps!r}): max_steps must be a positive int.")
     if gtol is not None:
         _check_number("gtol", gtol, minimum=0.0, fix="e.g. gtol=1e-6")
         gtol = jnp.asarray(gtol, dtype)
@@ -422,13 +606,101 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
 
     as_time = lambda v: None if v is None else jnp.asarray(v, dtype)
     if clock is None:
-        s0, s1, ds, save = t0, t1, dt0, _saveat(saveat, t0, t1)
+        s0, s1, ds = t0, t1, dt0
+        save, times = _saveat(saveat, t0, t1, t0, t1)
     else:  # the solver's clock counts steps; saved times are mapped back to physical ones
-        s0, s1, ds = 0.0, float(n), 1.0
-        save = _saveat(saveat, 0.0, float(n), to_solver=lambda t: (t - clock.t0) / clock.dt)
-    return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
-                      as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol, clock,
-                      t_stop)
+        s0, s1, ds = -float(n), 0.0, 1.0
+        save, times = _saveat(saveat, t0, t1, s0, s1,
+                              to_solver=lambda t: (t - clock.t0) / clock.dt - clock.offset)
+    try:
+        return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
+                          as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol,
+                          clock, t_stop, times)
+    except ValueError as e:  # diffrax's TermAndSolverIncompatible, raised while tracing
+        if type(e).__name__ != "TermAndSolverIncompatible":
+            raise
+        raise ValueError(
+            f"solve(scheme={type(scheme).__name__}()): this diffrax solver cannot integrate "
+            f"{type(flow).__name__} as flowopt states it (drift + diagonal noise for SDEs, "
+            "one vector field for ODEs). Use schemes.Euler(), or another solver."
+        ) from e
+
+
+def _check_key(key):
+    """``key``: None, a typed JAX key (``jax.random.key``) or a raw uint32 (2,) key."""
+    if key is None:
+        return
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and (jnp.issubdtype(dtype, jax.dtypes.prng_key) or (
+            dtype == jnp.uint32 and jnp.ndim(key) == 1)):  # typed, or a raw PRNGKey
+        return
+    raise ValueError(
+        f"solve(key={key!r}): key must be a JAX random key, e.g. key=jax.random.key(0) "
+        f"(got a {type(key).__name__}); for many trajectories use solve_batch or "
+        "jax.random.split / fold_in to give each its own."
+    )
+
+
+def _levy_area(scheme):
+    """The Brownian increment ``scheme`` asks for: SRA1, ShARK, ... need space-time Lévy
+    area (``minimal_levy_area``, diffrax 0.7); the rest the plain increment."""
+    wanted = getattr(scheme, "minimal_levy_area", diffrax.BrownianIncrement)
+    if isinstance(wanted, type) and issubclass(wanted, diffrax.AbstractSpaceTimeTimeLevyArea):
+        return diffrax.SpaceTimeTimeLevyArea
+    if isinstance(wanted, type) and issubclass(wanted, diffrax.AbstractSpaceTimeLevyArea):
+        return diffrax.SpaceTimeLevyArea
+    return diffrax.BrownianIncrement
+
+
+def _additive_only(scheme):
+    tableau = getattr(type(scheme), "tableau", None)
+    return isinstance(scheme, diffrax.AbstractSRK) and tableau is not None \
+        and tableau.is_additive_noise()
+
+
+def _noise_depends_on_state(flow, x0, t0, args):
+    """Whether the flow's diffusion depends on the state (its tangent is not a symbolic
+    zero), found by tracing only."""
+    def tangent(y):
+        ones = jax.tree_util.tree_map(jnp.ones_like, y)
+        return eqx.filter_jvp(lambda y: flow.diffusion(t0, y, args), (y,), (ones,))[1]
+
+    y0 = jax.eval_shape(flow.init, x0)
+    return len(jax.tree_util.tree_leaves(eqx.filter_eval_shape(tangent, y0))) > 0
+
+
+def _check_sde_scheme(flow, scheme, x0, t0, args):
+    name, flow_name = type(scheme).__name__, type(flow).__name__
+    if isinstance(scheme, schemes.AbstractPartitionedSolver):
+        return  # _terms names it
+    structure = getattr(scheme, "term_structure", diffrax.AbstractTerm)
+    multi = getattr(structure, "__origin__", None) is diffrax.MultiTerm
+    if not multi and not (isinstance(structure, type)
+                          and issubclass(structure, diffrax.AbstractTerm)):
+        raise ValueError(
+            f"solve(scheme={name}()): this diffrax solver expects terms structured as "
+            f"{structure}, which flowopt does not build for the SDE {flow_name}. Use "
+            "schemes.Euler() (Euler–Maruyama), diffrax.SRA1() or diffrax.ShARK()."
+        )
+    if _additive_only(scheme) and _noise_depends_on_state(flow, x0, t0, args):
+        raise ValueError(
+            f"solve(scheme={name}()): {name} integrates SDEs with additive noise (a "
+            f"diffusion that does not depend on the state), and {flow_name}'s diffusion "
+            "depends on the state. Use schemes.Euler() (Euler–Maruyama), or a "
+            "general-noise solver such as diffrax.GeneralShARK()."
+        )
+
+
+def _check_ode_scheme(flow, scheme):
+    structure = getattr(scheme, "term_structure", None)
+    if getattr(structure, "__origin__", None) is diffrax.MultiTerm and not isinstance(
+            scheme, schemes.AbstractPartitionedSolver) and isinstance(
+            scheme, (diffrax.AbstractItoSolver, diffrax.AbstractStratonovichSolver)):
+        raise ValueError(
+            f"solve(scheme={type(scheme).__name__}()): this is an SDE solver (drift plus "
+            f"noise), and {type(flow).__name__} is deterministic. Use schemes.Euler(), "
+            "another ODE scheme, or a diffrax ODE solver such as diffrax.Tsit5()."
+        )
 
 
 def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,

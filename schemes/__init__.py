@@ -13,6 +13,7 @@ from .euler_richardson import EulerRichardson
 from .hmm import HMM, SlowFastTerm
 from .noise import DiagonalNoiseTerm, time_key
 from .semi_implicit_euler import SemiImplicitEuler
+from .unit_steps import UnitSteps, exact_integer_limit
 from .velocity_verlet import VelocityVerlet
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "HMM",
     "SemiImplicitEuler",
     "SlowFastTerm",
+    "UnitSteps",
     "VelocityVerlet",
+    "exact_integer_limit",
     "time_key",
 ]

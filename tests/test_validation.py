@@ -85,7 +85,9 @@ def test_a_plain_function_is_a_valid_loss():
 def test_divergence_is_data_not_an_exception():
     sol = fo.solve(GD, schemes.Euler(), jnp.array([5.0, 5.0]), t1=5.0, dt0=0.5)
     assert not bool(jnp.all(jnp.isfinite(sol.x)))
-    assert sol.status == "successful"
+    # returned, not raised; but a non-finite end is not a success
+    assert sol.status == "diverged (non-finite state)"
+    assert not bool(sol.finite) and not bool(sol.success)
 
 
 KEY = jax.random.key(0)
