@@ -392,3 +392,26 @@ def test_filter_normalized_plane_through_network_weights():
                         ([1, 0, 0], [2, 0, 0], "parallel")):
         with pytest.raises(ValueError, match=match):
             fo.Grid.plane(np.zeros(3), a, b, (-1, 1), 5, normalize="unit")
+
+
+@pytest.mark.parametrize("control", ["fixed", "energy"])
+def test_a_start_has_the_same_outcome_in_any_window(control):
+    """The property behind cases 1-3: the starts shared by a wide window and a zoomed one
+    (a plain function: no landscape metadata) reach the same attractor (by position),
+    with the same steps and time, under fixed steps and under energy control."""
+    loss = fo.landscapes.SixHumpCamel()
+    flow = fo.flows.GradientFlow(lambda x: loss(x))
+    kw = dict(t1=20.0, dt0=1e-2) if control == "fixed" else \
+        dict(t1=20.0, dt0=0.2, controller=schemes.EnergyController())
+    wide = fo.basins(flow, schemes.Euler(), fo.Grid(((-2, 2), (-1, 1)), (9, 17)), **kw)
+    zoom = fo.basins(flow, schemes.Euler(), fo.Grid(((0.0, 0.5), (-0.75, -0.5)), (2, 3)), **kw)
+    cols, rows = [8, 9, 10], [1, 2]  # wide.x[8:11] = 0, 0.25, 0.5; wide.y[1:3] = -0.75, -0.5
+    np.testing.assert_allclose(wide.x.values[cols], zoom.x.values)
+    np.testing.assert_allclose(wide.y.values[rows], zoom.y.values)
+    sub = wide.isel(x=cols, y=rows)
+    where = lambda m: np.where(m["label"].values[..., None] >= 0,
+                               m["attractor_x"].values[np.maximum(m["label"].values, 0)], np.nan)
+    np.testing.assert_allclose(where(sub), where(zoom), atol=1e-6)
+    np.testing.assert_array_equal(sub["label"].values < 0, zoom["label"].values < 0)
+    np.testing.assert_array_equal(sub["steps"].values, zoom["steps"].values)
+    np.testing.assert_allclose(sub["time"].values, zoom["time"].values, rtol=1e-12)
