@@ -60,8 +60,9 @@ def report(name, bmap):
 
 
 EXPLAIN = """
-Reading the labels: "min i" is the attractor a start reached (gradient and velocity below
-tol at the first step where that held: "median steps to converge" counts those steps);
+Reading the labels: "min i" is the attractor a start reached (it settled at the first step
+whose update moved it by at most tol*dt, with gradient and velocity small there: "median
+steps to converge" counts those steps, each start's own);
 "diverged" left the problem's far box or became non-finite; "saddle" stopped at a
 stationary point that is not a minimum. The discrete map can do what the flow cannot:
 "periodic cycle" starts settle on a cycle of the scheme's map (Euler at dt = 0.016 > 2/133.8

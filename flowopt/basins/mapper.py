@@ -579,11 +579,15 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
 
     Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
     ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration; other diffrax controllers run one adaptive solve per start. A
-    start has converged at the first step where ``max|grad f| <= tol`` and
-    ``max|x'| <= tol`` (default 1e-6 in float64, 1e-3 in float32; checked at every
-    step, and the start is frozen there: its ``steps``, ``time`` and end point are its
-    own, whatever else shares its tile or chunk). A start that its control stopped
+    each per iteration; other diffrax controllers run one adaptive solve per start.
+    ``tol`` defaults to 1e-6 in float64, 1e-3 in float32. With fixed steps a start stops
+    at the first step whose update moves its state by at most ``tol dt`` (max norm; the
+    discrete map is stationary to ``tol``); it has converged if the flow is stationary
+    there within ``10 tol`` (``max|grad f|``, ``max|x'|``), else it sits at a fixed point
+    of the scheme (-5). Under energy control a start has converged at the first
+    accepted step where ``max|grad f| <= tol`` and ``max|x'| <= tol``. Either way it is
+    frozen there: its ``steps``, ``time`` and end point are its own, whatever else
+    shares its tile or chunk. A start that its control stopped
     (the energy controller's step floor; an error controller at ``t1``) counts as
     converged when its end point is within the control's precision of a stationary
     point (the Newton step: ``sqrt(eps) max(1, |x|)`` for the energy controller,
