@@ -106,3 +106,43 @@ def test_lm_reaches_a_listed_minimum_of_poly_five():
 def test_nesterov_sbc_is_second_order_and_optax_form_is_not():
     assert FLOWS["Nesterov-SBC"].second_order and FLOWS["HeavyBall"].second_order
     assert not FLOWS["Nesterov-optax"].second_order
+
+
+@pytest.mark.parametrize("kind", ["polyTwo", "polyThree", "polyFour", "polyFive"])
+def test_lm_on_a_landscape_keeps_its_minima(kind):
+    """``LevenbergMarquardt(landscape.residuals).loss`` is the landscape (minima, domain,
+    dim), valid because a least-squares landscape's loss is 0.5 ||r||^2 (checked here
+    against the residuals at random points)."""
+    f = fo.landscapes.NeuronPoly(kind)
+    flow = fo.flows.LevenbergMarquardt(f.residuals)
+    assert flow.loss is f
+    np.testing.assert_array_equal(flow.loss.minima, f.minima)
+    np.testing.assert_array_equal(flow.loss.domain, f.domain)
+    xs = np.random.default_rng(0).uniform(-3, 3, (20, 2))
+    r = np.stack([np.asarray(f.residuals(x, np)) for x in xs])
+    np.testing.assert_allclose([f.value(x, np) for x in xs], 0.5 * np.sum(r**2, 1),
+                               rtol=1e-13)
+
+
+def test_lm_on_plain_residuals_has_a_plain_loss():
+    flow = fo.flows.LevenbergMarquardt(lambda x: x - 1.0)
+    assert not isinstance(flow.loss, fo.landscapes.Landscape)
+    assert float(flow.loss(jnp.array([3.0, 1.0]))) == 2.0
+
+
+def test_outcome_is_one_point_per_run():
+    """position: the agents (N, d) for every interacting flow; outcome: one point (d,),
+    the agents' mean, or CBO's consensus point."""
+    f = HIMMELBLAU
+    agents = jnp.array([[3.0, 2.0], [-2.8, 3.1], [0.0, 0.0]])
+    cbo = fo.flows.CBO(f, alpha=10.0)
+    weights = np.exp(-10.0 * np.array([float(f(a)) for a in agents]))
+    np.testing.assert_allclose(cbo.outcome(cbo.init(agents)),
+                               weights @ np.asarray(agents) / weights.sum(), rtol=1e-12)
+    np.testing.assert_array_equal(cbo.position(cbo.init(agents)), agents)
+    for flow in [fo.flows.McKeanVlasov(f), fo.flows.MeanFieldHomogenized(f)]:
+        y = flow.init(agents)
+        np.testing.assert_array_equal(flow.position(y), agents)
+        np.testing.assert_allclose(flow.outcome(y), np.mean(np.asarray(agents), 0))
+    for flow in FLOWS.values():
+        np.testing.assert_array_equal(flow.outcome(flow.init(X0)), X0)

@@ -122,3 +122,84 @@ KEY = jax.random.key(0)
 def test_stochastic_bad_input_names_the_argument(call, argument):
     with pytest.raises((ValueError, TypeError), match=argument):
         call()
+
+# flow parameters: checked in __check_init__ and again by init (so by solve)
+import equinox as eqx  # noqa: E402
+import numpy as np  # noqa: E402
+
+HB = fo.flows.HeavyBall(LOSS)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: fo.flows.SmoothedGradient(LOSS, samples=2.5), "samples"),
+    (lambda: fo.flows.SmoothedGradient(LOSS, samples=0), "samples"),
+    (lambda: fo.flows.SmoothedGradient(LOSS, samples=True), "samples"),
+    (lambda: fo.flows.HeavyBall(LOSS, friction="1"), "friction"),
+    (lambda: fo.flows.HeavyBall(LOSS, friction=np.float64(-1)), "friction"),
+    (lambda: fo.flows.HeavyBall(LOSS, mass=jnp.array(0.0)), "mass"),
+    (lambda: fo.flows.HeavyBall(LOSS, friction=True), "friction"),
+    (lambda: fo.flows.HeavyBall(LOSS, friction=jnp.array([1.0, 2.0])), "friction"),
+    (lambda: fo.flows.Langevin(LOSS, beta=jnp.array(-1.0)), "beta"),
+    (lambda: fo.flows.Langevin(LOSS, beta=np.inf), "beta"),
+    (lambda: fo.flows.UnderdampedLangevin(LOSS, beta=np.float32(-2)), "beta"),
+    (lambda: fo.flows.CBO(LOSS, sigma=jnp.nan), "sigma"),
+    (lambda: fo.flows.CBO(LOSS, drift_rate=0.0), "drift_rate"),
+    (lambda: fo.flows.CBO(LOSS, anisotropic="yes"), "anisotropic"),
+    (lambda: fo.flows.RMSProp(LOSS, initial_scale=-1.0), "initial_scale"),
+    (lambda: fo.flows.RMSProp(LOSS, eps=-1e-8), "eps"),
+    (lambda: fo.flows.RMSProp(LOSS, bias_rate=0.0), "bias_rate"),
+    (lambda: fo.flows.RMSProp.from_optax(LOSS, 1e-2, decay=np.nan), "decay"),
+    (lambda: fo.flows.Adam(LOSS, a=np.float64(-1.0)), "a"),
+    (lambda: fo.flows.Adam(LOSS, b=jnp.inf), "b"),
+    (lambda: fo.flows.Adam(LOSS, eps=-1.0), "eps"),
+    (lambda: fo.flows.Adam(LOSS, bias_b=-1.0), "bias_b"),
+    (lambda: fo.flows.Adam.from_optax(LOSS, learning_rate="1e-2"), "learning_rate"),
+    (lambda: fo.flows.Adam.from_optax(LOSS, 1e-2, b2="0.999"), "b2"),
+    (lambda: fo.flows.Adadelta(LOSS, eps=0.0), "eps"),
+    (lambda: fo.flows.Nesterov(LOSS, r=-3.0), "r"),
+    (lambda: fo.flows.Nesterov(LOSS, correction=jnp.array(-1.0)), "correction"),
+    (lambda: fo.flows.Nesterov.from_optax(LOSS, 1e-2, momentum=1.0), "momentum"),
+    (lambda: fo.flows.LevenbergMarquardt(LOSS, damping=np.nan), "damping"),
+    (lambda: fo.flows.NoisyGradient(LOSS, radius=-0.1), "radius"),
+    (lambda: fo.flows.SAM(LOSS, rho="0.05"), "rho"),
+    (lambda: fo.flows.McKeanVlasov(LOSS, interaction=-1.0), "interaction"),
+    (lambda: fo.flows.Homogenized(LOSS, gamma=jnp.array(-0.1)), "gamma"),
+    (lambda: fo.flows.MeanFieldHomogenized(LOSS, interaction=np.nan), "interaction"),
+    (lambda: fo.flows.GradientFlow.from_optax(LOSS, learning_rate=np.nan), "learning_rate"),
+    # eqx.tree_at skips __check_init__: the flow's check (run by init, so by solve) catches it
+    (lambda: eqx.tree_at(lambda f: f.friction, HB, -1.0).check(), "friction"),
+    (lambda: eqx.tree_at(lambda f: f.friction, HB, -1.0).init(X0), "friction"),
+    (lambda: fo.solve(eqx.tree_at(lambda f: f.friction, HB, -1.0), schemes.SemiImplicitEuler(),
+                      X0, t1=1.0, dt0=0.1), "friction"),
+])
+def test_flow_parameters_are_checked(call, argument):
+    with pytest.raises(ValueError, match=rf"\({argument}=.*\): {argument} must be"):
+        call()
+
+
+def test_parameter_error_names_the_owner_and_the_fix():
+    with pytest.raises(ValueError) as info:
+        fo.flows.HeavyBall(LOSS, friction="1")
+    assert str(info.value) == ("HeavyBall(friction='1'): friction must be a number >= 0, e.g. "
+                               "friction=1.0.")
+    with pytest.raises(ValueError, match=r"samples must be an int >= 1"):
+        fo.flows.SmoothedGradient(LOSS, samples=2.5)
+
+
+@pytest.mark.parametrize("flow", [
+    fo.flows.HeavyBall(LOSS, friction=np.float64(0.5), mass=jnp.array(2.0)),
+    fo.flows.Langevin(LOSS, beta=np.int64(2)),
+    fo.flows.SmoothedGradient(LOSS, samples=np.int64(3)),
+    fo.flows.CBO(LOSS, sigma=0, alpha=jnp.array(10.0), anisotropic=np.bool_(True)),
+    fo.flows.RMSProp(LOSS, initial_scale=np.float32(0.0), bias_rate=None),
+])
+def test_numpy_and_array_parameters_are_accepted(flow):
+    flow.check()
+    assert jax.tree_util.tree_leaves(flow.init(X0))[0].dtype == X0.dtype
+
+
+def test_traced_parameters_are_not_checked():
+    """Inside jit/vmap a parameter is a tracer: it is checked where it is concrete."""
+    make = lambda friction: fo.flows.HeavyBall(LOSS, friction=friction).drift_q(
+        0.0, (X0, X0), None)
+    assert jax.vmap(make)(jnp.array([0.5, 1.0])).shape == (2, 2)

@@ -1,11 +1,12 @@
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
 import jax.numpy as jnp
-import numpy as np
 
 from ._bias import corrected, correction
-from .base import AbstractPartitionedFlow, check_positive, total
+from .base import (AbstractPartitionedFlow, cast, check_fields, check_fraction,
+                   check_positive, total)
 
 
 class Adam(AbstractPartitionedFlow):
@@ -26,6 +27,11 @@ class Adam(AbstractPartitionedFlow):
     $S = \sqrt{\hat v + \epsilon_r} + \epsilon$; it decreases along the flow when
     $b \lesssim 3a$ (default Adam: $b = 0.01a$). Its dissipation at $t = 0$ is the limit
     $(a/2\hat a)\sum_i g_i^2/S_i$.
+
+    Args:
+        loss: the loss $f$.
+        a, b: the moments' rates $a, b > 0$. eps, eps_root: $\epsilon, \epsilon_r \ge 0$.
+        bias_a, bias_b: the corrections' rates $\hat a, \hat b > 0$ (None: $a$, $b$).
     """
 
     loss: Callable
@@ -38,7 +44,8 @@ class Adam(AbstractPartitionedFlow):
     has_energy: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("Adam", a=self.a, b=self.b)
+        check_fields(self, positive=("a", "b", "bias_a", "bias_b"),
+                     nonnegative=("eps", "eps_root"))
 
     @classmethod
     def from_optax(cls, loss, learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0,
@@ -46,15 +53,13 @@ class Adam(AbstractPartitionedFlow):
         """The flow whose semi-implicit Euler steps of size ``learning_rate`` are
         ``optax.adam`` with the same arguments."""
         check_positive("Adam.from_optax", learning_rate=learning_rate)
-        for name, value in (("b1", b1), ("b2", b2)):
-            if not 0 < value < 1:
-                raise ValueError(f"Adam.from_optax({name}={value!r}): {name} must be in (0, 1).")
+        check_fraction("Adam.from_optax", b1=b1, b2=b2)
         if nesterov:
             raise ValueError("Adam.from_optax(nesterov=True): NAdam has no flow here; "
                              "leave nesterov=False.")
         lr = learning_rate
         return cls(loss, a=(1 - b1) / lr, b=(1 - b2) / lr, eps=eps, eps_root=eps_root,
-                   bias_a=-np.log(b1) / lr, bias_b=-np.log(b2) / lr)
+                   bias_a=-math.log(b1) / lr, bias_b=-math.log(b2) / lr)
 
     @property
     def _rates(self):
@@ -63,12 +68,13 @@ class Adam(AbstractPartitionedFlow):
 
     def _moments(self, t, x, m, v):
         g = self.grad(x)
-        ra, rb = self._rates
-        m_hat = corrected(m, ra, t, self.a / ra * g)
-        v_hat = corrected(v, rb, t, self.b / rb * g**2)
-        return g, m_hat, jnp.sqrt(v_hat + self.eps_root) + self.eps
+        a, b, ra, rb, eps, eps_root = cast(m, self.a, self.b, *self._rates, self.eps,
+                                           self.eps_root)
+        m_hat = corrected(m, ra, t, a / ra * g)
+        v_hat = corrected(v, rb, t, b / rb * g**2)
+        return g, m_hat, jnp.sqrt(v_hat + eps_root) + eps
 
-    def init(self, x0):
+    def initial_state(self, x0):
         return x0, (jnp.zeros_like(x0), jnp.zeros_like(x0))
 
     def drift_p(self, t, y, args):
@@ -79,18 +85,20 @@ class Adam(AbstractPartitionedFlow):
     def drift_q(self, t, y, args):
         x, (m, v) = y
         g = self.grad(x)
-        return self.a * (g - m), self.b * (g**2 - v)
+        a, b = cast(m, self.a, self.b)
+        return a * (g - m), b * (g**2 - v)
 
     def energy(self, t, y, args):
         x, (m, v) = y
         _, _, denom = self._moments(t, x, m, v)
-        c1 = correction(self._rates[0], t)
+        c1 = correction(self._rates[0], t, m)
         safe = jnp.where(c1 > 0, c1, 1.0)
-        kinetic = jnp.where(c1 > 0, total(m**2 / denom) / (2 * self.a * safe), 0.0)
-        return self.loss(x) + kinetic
+        kinetic = jnp.where(c1 > 0, total(m**2 / denom) / (2 * cast(m, self.a)[0] * safe), 0.0)
+        return self.loss_at(x) + kinetic
 
     def dissipation(self, t, y, args):
         x, (m, v) = y
         g, _, denom = self._moments(0.0, x, m, v)  # S at t = 0, from the limit v_hat
-        at_start = self.a / (2 * self._rates[0]) * total(g**2 / denom)
+        a, ra = cast(m, self.a, self._rates[0])
+        at_start = a / (2 * ra) * total(g**2 / denom)
         return jnp.where(jnp.asarray(t) > 0, super().dissipation(t, y, args), at_start)

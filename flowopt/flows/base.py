@@ -5,12 +5,15 @@ energy; it never knows which scheme integrates it (DESIGN.md, layers).
 """
 
 import abc
+import dataclasses
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..landscapes.base import total  # noqa: F401 (flows import it from here)
 
@@ -20,11 +23,115 @@ def sqnorm(tree):
     return sum(total(leaf**2) for leaf in jax.tree_util.tree_leaves(tree))
 
 
-def check_positive(owner, **values):
-    """Raise a ValueError naming the argument when a concrete value is not > 0."""
+_NOT_A_NUMBER = object()
+# examples of valid values in error messages, where no default gives one
+_EXAMPLES = {"learning_rate": "1e-2", "momentum": "0.9", "b1": "0.9", "b2": "0.999",
+             "decay": "0.9", "rho": "0.9"}
+
+
+def _real(value):
+    """A concrete real scalar (Python, NumPy, 0-d array) as a float; None for a JAX
+    tracer (checked where it is concrete); ``_NOT_A_NUMBER`` for anything else (strings,
+    bools, complex numbers, arrays with more than one entry)."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return _NOT_A_NUMBER
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == () and (
+            jnp.issubdtype(value.dtype, jnp.integer) or jnp.issubdtype(value.dtype, jnp.floating)):
+        return float(value)
+    return _NOT_A_NUMBER
+
+
+def _example(default, ok):
+    """The default as the example of a valid value when it is one, else None."""
+    valid = isinstance(default, (int, float)) and not isinstance(default, bool) \
+        and math.isfinite(default) and ok(default)
+    return repr(default) if valid else None
+
+
+def _check(owner, values, rule, ok, examples):
     for name, value in values.items():
-        if isinstance(value, (int, float)) and not value > 0:
-            raise ValueError(f"{owner}({name}={value!r}): {name} must be > 0.")
+        v = _real(value)
+        if v is None:
+            continue
+        if v is _NOT_A_NUMBER or not ok(v) or not math.isfinite(v):
+            finite = "" if v is _NOT_A_NUMBER or math.isfinite(v) else "finite "
+            example = examples.get(name) or _EXAMPLES.get(name, "1.0")
+            raise ValueError(f"{owner}({name}={value!r}): {name} must be a {finite}number "
+                             f"{rule}, e.g. {name}={example}.")
+
+
+def check_positive(owner, examples=None, **values):
+    """Raise a ValueError naming the argument and the fix unless each concrete value is a
+    finite real number > 0 (Python, NumPy or 0-d JAX scalar; tracers pass)."""
+    _check(owner, values, "> 0", lambda v: v > 0, examples or {})
+
+
+def check_nonnegative(owner, examples=None, **values):
+    """As :func:`check_positive`, for values that must be >= 0."""
+    _check(owner, values, ">= 0", lambda v: v >= 0, examples or {})
+
+
+def check_fraction(owner, examples=None, include_zero=False, **values):
+    """As :func:`check_positive`, for values in (0, 1), or [0, 1) with ``include_zero``
+    (decay rates, momenta)."""
+    if include_zero:
+        _check(owner, values, "in [0, 1)", lambda v: 0 <= v < 1, examples or {})
+    else:
+        _check(owner, values, "in (0, 1)", lambda v: 0 < v < 1, examples or {})
+
+
+def check_count(owner, **values):
+    """Raise a ValueError naming the argument unless each value is an int >= 1 (a Python
+    or NumPy integer: counts set array shapes, so they are never traced)."""
+    for name, value in values.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                or value < 1:
+            raise ValueError(f"{owner}({name}={value!r}): {name} must be an int >= 1, e.g. "
+                             f"{name}=8.")
+
+
+def check_flag(owner, **values):
+    """Raise a ValueError naming the argument unless each value is a bool."""
+    for name, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{owner}({name}={value!r}): {name} must be True or False.")
+
+
+def check_fields(flow, *, positive=(), nonnegative=(), counts=(), flags=()):
+    """Check the named fields of ``flow`` (a flow's ``__check_init__``): numbers > 0,
+    numbers >= 0, ints >= 1, bools. A field whose default is None may be None. Errors name
+    the flow, the field, and suggest the field's default."""
+    owner = type(flow).__name__
+    defaults = {f.name: f.default for f in dataclasses.fields(flow)}
+    given = lambda names: {n: getattr(flow, n) for n in names
+                           if not (getattr(flow, n) is None and defaults.get(n) is None)}
+    for names, check, ok in ((positive, check_positive, lambda v: v > 0),
+                             (nonnegative, check_nonnegative, lambda v: v >= 0)):
+        examples = {n: _example(defaults.get(n), ok) for n in names}
+        check(owner, examples, **given(names))
+    check_count(owner, **given(counts))
+    check_flag(owner, **given(flags))
+
+
+def plain(value):
+    """A NumPy bool or integer as a Python one, anything else unchanged (for
+    ``__check_init__`` to judge): the converter of fields that steer Python control flow
+    or set shapes, which must stay static under ``jit``."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return int(value) if isinstance(value, np.integer) else value
+
+
+def cast(like, *values):
+    """``values`` as arrays of ``like``'s dtype (None stays None). Where a hyperparameter
+    meets the state: a NumPy float64 or an x64 array would promote a float32 state, and
+    diffrax's loop refuses a carry whose dtype changes."""
+    dtype = jnp.result_type(like)
+    return tuple(None if v is None else jnp.asarray(v, dtype) for v in values)
 
 
 class AbstractFlow(eqx.Module):
@@ -32,10 +139,20 @@ class AbstractFlow(eqx.Module):
 
     Subclasses set ``loss`` (any JAX-traceable ``(d,) -> scalar`` callable) and define
     :meth:`drift`; flows whose state holds more than the position also define
-    :meth:`init` (state from a start ``x0``) and :meth:`position` (``x`` from a state). Flows with a Lyapunov energy set ``has_energy = True`` and define
+    :meth:`initial_state` (state from a start ``x0``) and :meth:`position` (``x`` from a
+    state). Flows with a Lyapunov energy set ``has_energy = True`` and define
     :meth:`energy`; :meth:`dissipation` (the rate ``-dE/dt`` along the exact flow) is
     then computed by forward-mode differentiation unless a subclass gives it in closed
     form.
+
+    Parameters are checked in ``__check_init__`` (see :func:`check_fields`), and again
+    by :meth:`init`, since ``eqx.tree_at`` builds flows without running it. Every state,
+    drift, diffusion and energy has the dtype of the start: hyperparameters are cast
+    (:func:`cast`) where they meet the state.
+
+    Interacting flows (``interacting = True``) move N agents: ``x0``, the state's
+    position and :meth:`position` have shape ``(N, d)``; :meth:`outcome` reduces them to
+    the one point ``(d,)`` where the run ended.
     """
 
     loss: eqx.AbstractVar[Callable]
@@ -48,13 +165,37 @@ class AbstractFlow(eqx.Module):
         """Gradient evaluations in one drift evaluation (SAM: 2; Monte Carlo: samples)."""
         return 1
 
+    def check(self):
+        """Raise the ValueError of ``__check_init__`` for a bad parameter. Construction
+        runs it; flows built by ``eqx.tree_at`` skip it, so :meth:`init` runs it again."""
+        for cls in reversed(type(self).__mro__):  # in the order equinox runs them
+            check_init = cls.__dict__.get("__check_init__")
+            if check_init is not None:
+                check_init(self)
+
     def init(self, x0):
-        """The state at ``t0`` for a start ``x0``; by default the start itself."""
+        """The state at ``t0`` for a start ``x0``, every leaf in ``x0``'s dtype, after
+        checking the flow's parameters (:meth:`check`)."""
+        self.check()
+        x0 = jnp.asarray(x0)
+        return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf, x0.dtype),
+                                      self.initial_state(x0))
+
+    def initial_state(self, x0):
+        """The state for a start ``x0``; by default the start itself."""
         return x0
 
     def position(self, y):
-        """The position ``x`` inside a state ``y``; by default the state itself."""
+        """The position ``x`` inside a state ``y``, shape ``(d,)`` (``(N, d)``: the agents
+        of an interacting flow); by default the state itself."""
         return y
+
+    def outcome(self, y):
+        """The one point, shape ``(d,)``, that stands for where a run ending in state ``y``
+        went: the position, or for interacting flows the agents' mean (CBO: the
+        consensus point)."""
+        x = self.position(y)
+        return jnp.mean(x, axis=0) if self.interacting else x
 
     @abc.abstractmethod
     def drift(self, t, y, args):
@@ -66,14 +207,21 @@ class AbstractFlow(eqx.Module):
         return False
 
     def grad(self, x):
-        return jax.grad(self.loss)(x)
+        """The loss's gradient at ``x`` (d,), or at each agent of ``x`` (N, d) for an
+        interacting flow."""
+        grad = jax.grad(self.loss)
+        return jax.vmap(grad)(x) if self.interacting and jnp.ndim(x) == 2 else grad(x)
+
+    def loss_at(self, x):
+        """The loss at ``x``, in ``x``'s dtype (energies are in the state's dtype)."""
+        return jnp.asarray(self.loss(x), jnp.result_type(x))
 
     def energy(self, t, y, args):
         raise NotImplementedError(f"{type(self).__name__} has no energy.")
 
     def dissipation(self, t, y, args):
         r"""$-\tfrac{d}{dt}E(t, y(t))$ along the exact flow, by a JVP of the energy."""
-        t = jnp.asarray(t, jnp.result_type(t, float))
+        t = jnp.asarray(t, jnp.result_type(jax.tree_util.tree_leaves(y)[0]))
         _, rate = jax.jvp(lambda s, z: self.energy(s, z, args), (t, y),
                           (jnp.ones_like(t), self.drift(t, y, args)))
         return -rate
@@ -98,13 +246,6 @@ class AbstractPartitionedFlow(AbstractFlow):
 
     def position(self, y):
         return y[0]
-
-
-def check_nonnegative(owner, **values):
-    """Raise a ValueError naming the argument when a concrete value is < 0."""
-    for name, value in values.items():
-        if isinstance(value, (int, float)) and value < 0:
-            raise ValueError(f"{owner}({name}={value!r}): {name} must be >= 0.")
 
 
 def time_key(key, t):
@@ -152,7 +293,7 @@ class AbstractMultiscaleFlow(AbstractStochasticFlow):
     @abc.abstractmethod
     def fast_noise(self, t, y, args): ...
 
-    def init(self, x0):
+    def initial_state(self, x0):
         return x0, x0
 
     def position(self, y):

@@ -1,7 +1,7 @@
 from collections.abc import Callable
 from typing import ClassVar
 
-from .base import AbstractFlow, sqnorm
+from .base import AbstractFlow, check_positive, sqnorm
 
 
 class GradientFlow(AbstractFlow):
@@ -34,16 +34,14 @@ class GradientFlow(AbstractFlow):
                 "fo.flows.HeavyBall.from_optax(loss, learning_rate, momentum) or "
                 "fo.flows.Nesterov.from_optax(loss, learning_rate, momentum)."
             )
-        if not learning_rate > 0:
-            raise ValueError(f"GradientFlow.from_optax(learning_rate={learning_rate!r}): "
-                             "learning_rate must be > 0.")
+        check_positive("GradientFlow.from_optax", learning_rate=learning_rate)
         return cls(loss)
 
     def drift(self, t, y, args):
         return -self.grad(y)
 
     def energy(self, t, y, args):
-        return self.loss(y)
+        return self.loss_at(y)
 
     def dissipation(self, t, y, args):
         return sqnorm(self.grad(y))

@@ -3,7 +3,8 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .base import AbstractPartitionedFlow, check_positive, sqnorm, check_nonnegative
+from .base import (AbstractPartitionedFlow, cast, check_fields, check_fraction,
+                   check_positive, sqnorm)
 
 
 class HeavyBall(AbstractPartitionedFlow):
@@ -24,8 +25,7 @@ class HeavyBall(AbstractPartitionedFlow):
     has_energy: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("HeavyBall", mass=self.mass)
-        check_nonnegative("HeavyBall", friction=self.friction)
+        check_fields(self, positive=("mass",), nonnegative=("friction",))
 
     @classmethod
     def from_optax(cls, loss, learning_rate, momentum):
@@ -36,16 +36,14 @@ class HeavyBall(AbstractPartitionedFlow):
         $x_k = x_{k-1} + \eta v_k$, i.e. mass $\eta$ and friction $1 - \mu$.
         """
         check_positive("HeavyBall.from_optax", learning_rate=learning_rate)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"HeavyBall.from_optax(momentum={momentum!r}): momentum must "
-                             "be in [0, 1).")
+        check_fraction("HeavyBall.from_optax", include_zero=True, momentum=momentum)
         return cls(loss, friction=1.0 - momentum, mass=learning_rate)
 
     @property
     def second_order(self):
         return True
 
-    def init(self, x0):
+    def initial_state(self, x0):
         return x0, jnp.zeros_like(x0)
 
     def drift_p(self, t, y, args):
@@ -53,11 +51,12 @@ class HeavyBall(AbstractPartitionedFlow):
 
     def drift_q(self, t, y, args):
         x, v = y
-        return -(self.friction * v + self.grad(x)) / self.mass
+        friction, mass = cast(v, self.friction, self.mass)
+        return -(friction * v + self.grad(x)) / mass
 
     def energy(self, t, y, args):
         x, v = y
-        return self.loss(x) + 0.5 * self.mass * sqnorm(v)
+        return self.loss_at(x) + 0.5 * cast(v, self.mass)[0] * sqnorm(v)
 
     def dissipation(self, t, y, args):
-        return self.friction * sqnorm(y[1])
+        return cast(y[1], self.friction)[0] * sqnorm(y[1])

@@ -3,12 +3,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .base import AbstractMultiscaleFlow, check_nonnegative, check_positive
-from .langevin import agents_grad
-
-
-def _check(owner, flow):
-    check_positive(owner, gamma=flow.gamma, beta=flow.beta, epsilon=flow.epsilon)
+from .base import AbstractMultiscaleFlow, cast, check_fields
 
 
 class Homogenized(AbstractMultiscaleFlow):
@@ -34,24 +29,26 @@ class Homogenized(AbstractMultiscaleFlow):
     epsilon: float = 0.01
 
     def __check_init__(self):
-        _check("Homogenized", self)
+        check_fields(self, positive=("gamma", "beta", "epsilon"))
 
     def slow(self, t, y, args):
         x, fast = y
-        return -(x - fast) / self.gamma
+        return -(x - fast) / cast(x, self.gamma)[0]
 
     def fast(self, t, y, args):
         x, fast = y
-        return -(self.grad(fast) - (x - fast) / self.gamma) / self.epsilon
+        gamma, epsilon = cast(x, self.gamma, self.epsilon)
+        return -(self.grad(fast) - (x - fast) / gamma) / epsilon
 
     def fast_noise(self, t, y, args):
-        return jnp.full_like(y[1], jnp.sqrt(2.0 / (self.beta * self.epsilon)))
+        return _noise(self, y)
 
 
 class MeanFieldHomogenized(AbstractMultiscaleFlow):
     r"""MF-HOM-SGLD (seed 000 eqs. 14–15): :class:`Homogenized` for N agents whose slow
     variables also feel the Curie–Weiss pull $-\lambda(X^i - \bar X)$. State
-    ``(X, Y)`` with both of shape ``(N, d)``.
+    ``(X, Y)`` with both of shape ``(N, d)``; :meth:`position` is the slow agents $X$,
+    :meth:`outcome` their mean.
 
     Args:
         loss: $\Phi$ on one agent. gamma, beta, epsilon: as :class:`Homogenized`.
@@ -66,16 +63,23 @@ class MeanFieldHomogenized(AbstractMultiscaleFlow):
     interacting: ClassVar[bool] = True
 
     def __check_init__(self):
-        _check("MeanFieldHomogenized", self)
-        check_nonnegative("MeanFieldHomogenized", interaction=self.interaction)
+        check_fields(self, positive=("gamma", "beta", "epsilon"), nonnegative=("interaction",))
 
     def slow(self, t, y, args):
         x, fast = y
-        return -(x - fast) / self.gamma - self.interaction * (x - jnp.mean(x, axis=0))
+        gamma, interaction = cast(x, self.gamma, self.interaction)
+        return -(x - fast) / gamma - interaction * (x - jnp.mean(x, axis=0))
 
     def fast(self, t, y, args):
         x, fast = y
-        return -(agents_grad(self.loss, fast) - (x - fast) / self.gamma) / self.epsilon
+        gamma, epsilon = cast(x, self.gamma, self.epsilon)
+        return -(self.grad(fast) - (x - fast) / gamma) / epsilon
 
     def fast_noise(self, t, y, args):
-        return jnp.full_like(y[1], jnp.sqrt(2.0 / (self.beta * self.epsilon)))
+        return _noise(self, y)
+
+
+def _noise(flow, y):
+    r"""$\sqrt{2/(\beta\epsilon)}$ on every fast coordinate, in the state's dtype."""
+    beta, epsilon = cast(y[1], flow.beta, flow.epsilon)
+    return jnp.full_like(y[1], jnp.sqrt(2.0 / (beta * epsilon)))

@@ -1,11 +1,11 @@
 from collections.abc import Callable
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractStochasticFlow, check_nonnegative, check_positive
-from .langevin import agents_grad
+from .base import AbstractStochasticFlow, cast, check_fields, plain
 
 
 class McKeanVlasov(AbstractStochasticFlow):
@@ -16,7 +16,8 @@ class McKeanVlasov(AbstractStochasticFlow):
 
     The drift is $-\nabla_i U_N$ with $U_N = \sum_i \Phi(x_i) +
     \tfrac{\lambda}{4N}\sum_{ij}\|x_i - x_j\|^2$; one evaluation costs $O(Nd)$ (the mean,
-    not the $N^2$ pairs). State and ``x0``: shape ``(N, d)``.
+    not the $N^2$ pairs). State, ``x0`` and :meth:`position`: the agents, shape
+    ``(N, d)``; :meth:`outcome` is their mean $\bar X$.
 
     Args:
         loss: $\Phi$ on one agent, shape ``(d,)``.
@@ -30,14 +31,14 @@ class McKeanVlasov(AbstractStochasticFlow):
     interacting: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("McKeanVlasov", beta=self.beta)
-        check_nonnegative("McKeanVlasov", interaction=self.interaction)
+        check_fields(self, positive=("beta",), nonnegative=("interaction",))
 
     def drift(self, t, y, args):
-        return -agents_grad(self.loss, y) - self.interaction * (y - jnp.mean(y, axis=0))
+        interaction, = cast(y, self.interaction)
+        return -self.grad(y) - interaction * (y - jnp.mean(y, axis=0))
 
     def diffusion(self, t, y, args):
-        return jnp.full_like(y, jnp.sqrt(2.0 / self.beta))
+        return jnp.full_like(y, jnp.sqrt(2.0 / cast(y, self.beta)[0]))
 
 
 class CBO(AbstractStochasticFlow):
@@ -48,9 +49,10 @@ class CBO(AbstractStochasticFlow):
 
     with $D(u) = \|u\|\,I$ (isotropic) or $\mathrm{diag}(|u|)$ (``anisotropic=True``);
     the weights are a softmax of $-\alpha f$ (a log-sum-exp), so large $\alpha$ does not
-    overflow. The position (:meth:`position`) is the consensus point $v_\alpha$; the
-    agents are the state, shape ``(N, d)``. Isotropic noise contracts when
-    $2\lambda > d\sigma^2$.
+    overflow. The agents are the state, ``x0`` and :meth:`position`, shape ``(N, d)``
+    (as for every interacting flow, so ``fo.solve(...).x`` is the agents); the consensus
+    point $v_\alpha$ (:meth:`consensus`) is the :meth:`outcome`. Isotropic noise
+    contracts when $2\lambda > d\sigma^2$.
 
     Args:
         loss: $f$ on one agent.
@@ -64,26 +66,29 @@ class CBO(AbstractStochasticFlow):
     drift_rate: float = 1.0
     sigma: float = 1.0
     alpha: float = 30.0
-    anisotropic: bool = False
+    anisotropic: bool = eqx.field(default=False, converter=plain)
     interacting: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("CBO", drift_rate=self.drift_rate, alpha=self.alpha)
-        check_nonnegative("CBO", sigma=self.sigma)
+        check_fields(self, positive=("drift_rate", "alpha"), nonnegative=("sigma",),
+                     flags=("anisotropic",))
 
     def consensus(self, xs):
-        """$v_\alpha$ of the agents ``xs`` (N, d)."""
-        weights = jax.nn.softmax(-self.alpha * jax.vmap(self.loss)(xs))
+        r"""$v_\alpha$ of the agents ``xs`` (N, d), shape ``(d,)``, in their dtype."""
+        alpha, = cast(xs, self.alpha)
+        weights = jax.nn.softmax(-alpha * jax.vmap(self.loss_at)(xs))
         return weights @ xs
 
-    def position(self, y):
-        return self.consensus(y)
+    def outcome(self, y):
+        r"""The consensus point $v_\alpha$ of the agents ``y``."""
+        return self.consensus(self.position(y))
 
     def drift(self, t, y, args):
-        return -self.drift_rate * (y - self.consensus(y))
+        return -cast(y, self.drift_rate)[0] * (y - self.consensus(y))
 
     def diffusion(self, t, y, args):
         u = y - self.consensus(y)
+        sigma, = cast(y, self.sigma)
         if self.anisotropic:
-            return self.sigma * jnp.abs(u)
-        return jnp.broadcast_to(self.sigma * jnp.linalg.norm(u, axis=-1, keepdims=True), u.shape)
+            return sigma * jnp.abs(u)
+        return jnp.broadcast_to(sigma * jnp.linalg.norm(u, axis=-1, keepdims=True), u.shape)

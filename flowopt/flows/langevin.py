@@ -1,9 +1,8 @@
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 
-from .base import AbstractStochasticFlow, check_positive
+from .base import AbstractStochasticFlow, cast, check_fields
 
 
 class Langevin(AbstractStochasticFlow):
@@ -19,13 +18,13 @@ class Langevin(AbstractStochasticFlow):
     beta: float = 1.0
 
     def __check_init__(self):
-        check_positive("Langevin", beta=self.beta)
+        check_fields(self, positive=("beta",))
 
     def drift(self, t, y, args):
         return -self.grad(y)
 
     def diffusion(self, t, y, args):
-        return jnp.full_like(y, jnp.sqrt(2.0 / self.beta))
+        return jnp.full_like(y, jnp.sqrt(2.0 / cast(y, self.beta)[0]))
 
 
 class UnderdampedLangevin(AbstractStochasticFlow):
@@ -44,9 +43,9 @@ class UnderdampedLangevin(AbstractStochasticFlow):
     friction: float = 1.0
 
     def __check_init__(self):
-        check_positive("UnderdampedLangevin", beta=self.beta, friction=self.friction)
+        check_fields(self, positive=("beta", "friction"))
 
-    def init(self, x0):
+    def initial_state(self, x0):
         return x0, jnp.zeros_like(x0)
 
     def position(self, y):
@@ -54,13 +53,10 @@ class UnderdampedLangevin(AbstractStochasticFlow):
 
     def drift(self, t, y, args):
         x, v = y
-        return v, -self.grad(x) - self.friction * v
+        return v, -self.grad(x) - cast(v, self.friction)[0] * v
 
     def diffusion(self, t, y, args):
         x, v = y
-        return jnp.zeros_like(x), jnp.full_like(v, jnp.sqrt(2.0 * self.friction / self.beta))
+        friction, beta = cast(v, self.friction, self.beta)
+        return jnp.zeros_like(x), jnp.full_like(v, jnp.sqrt(2.0 * friction / beta))
 
-
-def agents_grad(loss, xs):
-    """Gradients of ``loss`` at each row of ``xs`` (N, d)."""
-    return jax.vmap(jax.grad(loss))(xs)

@@ -5,7 +5,8 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 
-from .base import AbstractFlow, check_positive
+from ..landscapes.base import Landscape
+from .base import AbstractFlow, cast, check_fields
 
 
 class LevenbergMarquardt(AbstractFlow):
@@ -20,7 +21,15 @@ class LevenbergMarquardt(AbstractFlow):
 
     Args:
         residuals: ``r(x)``, shape ``(d,) -> (n,)``; e.g. ``NeuronPoly(...).residuals``.
+            A landscape's own ``residuals`` method makes that landscape the flow's
+            :attr:`loss`, so its minima, domain and dimension are known downstream.
         damping: $\mu > 0$.
+
+    Example:
+        >>> import flowopt as fo
+        >>> f = fo.landscapes.NeuronPoly("polyThree")
+        >>> fo.flows.LevenbergMarquardt(f.residuals).loss is f
+        True
     """
 
     residuals: Callable
@@ -28,20 +37,30 @@ class LevenbergMarquardt(AbstractFlow):
     has_energy: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("LevenbergMarquardt", damping=self.damping)
+        check_fields(self, positive=("damping",))
 
     @property
     def loss(self):
+        r"""$\tfrac12\|r\|^2$: the landscape whose ``residuals`` method ``r`` is (a
+        least-squares landscape, whose loss is this by contract), else a function."""
+        owner = getattr(self.residuals, "__self__", None)
+        method = getattr(type(owner), "residuals", None)
+        if isinstance(owner, Landscape) and getattr(self.residuals, "__func__", None) is method:
+            return owner
         return self._loss
 
+    def _residuals(self, x):
+        return jnp.asarray(self.residuals(x), x.dtype)
+
     def _loss(self, x):
-        return 0.5 * jnp.sum(self.residuals(x) ** 2)
+        return 0.5 * jnp.sum(self._residuals(x) ** 2)
 
     def _direction(self, x):
-        r = self.residuals(x)
-        jac = jax.jacfwd(self.residuals)(x)
+        r = self._residuals(x)
+        jac = jax.jacfwd(self._residuals)(x)
         g = jac.T @ r
-        matrix = jac.T @ jac + self.damping * jnp.eye(x.shape[0], dtype=jac.dtype)
+        damping, = cast(x, self.damping)
+        matrix = jac.T @ jac + damping * jnp.eye(x.shape[0], dtype=x.dtype)
         operator = lx.MatrixLinearOperator(matrix, lx.positive_semidefinite_tag)
         return g, lx.linear_solve(operator, g, solver=lx.Cholesky()).value
 

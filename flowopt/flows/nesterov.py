@@ -1,9 +1,11 @@
 from collections.abc import Callable
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 
-from .base import AbstractPartitionedFlow, check_positive, sqnorm, check_nonnegative
+from .base import (AbstractPartitionedFlow, cast, check_fields, check_fraction,
+                   check_positive, sqnorm)
 
 
 class Nesterov(AbstractPartitionedFlow):
@@ -34,9 +36,7 @@ class Nesterov(AbstractPartitionedFlow):
     has_energy: ClassVar[bool] = True
 
     def __check_init__(self):
-        check_positive("Nesterov", mass=self.mass)
-        check_nonnegative("Nesterov", r=self.r, friction=self.friction,
-                          correction=self.correction)
+        check_fields(self, positive=("mass",), nonnegative=("r", "friction", "correction"))
 
     @classmethod
     def from_optax(cls, loss, learning_rate, momentum):
@@ -48,35 +48,36 @@ class Nesterov(AbstractPartitionedFlow):
         i.e. $m = \eta/\mu$, $\gamma_0 = (1-\mu)/\mu$, $c = 1$, $r = 0$.
         """
         check_positive("Nesterov.from_optax", learning_rate=learning_rate)
-        if not 0 < momentum < 1:
-            raise ValueError(f"Nesterov.from_optax(momentum={momentum!r}): momentum must "
-                             "be in (0, 1).")
+        check_fraction("Nesterov.from_optax", momentum=momentum)
         return cls(loss, r=0.0, friction=(1.0 - momentum) / momentum,
                    mass=learning_rate / momentum, correction=1.0)
 
     @property
     def second_order(self):
-        return isinstance(self.correction, (int, float)) and self.correction == 0
+        c = self.correction
+        return not isinstance(c, jax.core.Tracer) and float(c) == 0
 
-    def _gamma(self, t):
-        t = jnp.asarray(t)
-        return self.friction + jnp.where(t > 0, self.r / jnp.where(t > 0, t, 1.0), 0.0)
+    def _gamma(self, t, v):
+        r"""$\gamma(t)$ in the dtype of ``v``."""
+        friction, r, t = cast(v, self.friction, self.r, t)
+        return friction + jnp.where(t > 0, r / jnp.where(t > 0, t, 1.0), 0.0)
 
-    def init(self, x0):
+    def initial_state(self, x0):
         return x0, jnp.zeros_like(x0)
 
     def drift_p(self, t, y, args):
         x, v = y
-        return v if self.second_order else v - self.correction * self.grad(x)
+        return v if self.second_order else v - cast(v, self.correction)[0] * self.grad(x)
 
     def drift_q(self, t, y, args):
         x, v = y
-        return -(self._gamma(t) * v + self.grad(x)) / self.mass
+        return -(self._gamma(t, v) * v + self.grad(x)) / cast(v, self.mass)[0]
 
     def energy(self, t, y, args):
         x, v = y
-        return self.loss(x) + 0.5 * self.mass * sqnorm(v)
+        return self.loss_at(x) + 0.5 * cast(v, self.mass)[0] * sqnorm(v)
 
     def dissipation(self, t, y, args):
         x, v = y
-        return self.correction * sqnorm(self.grad(x)) + self._gamma(t) * sqnorm(v)
+        correction, = cast(v, self.correction)
+        return correction * sqnorm(self.grad(x)) + self._gamma(t, v) * sqnorm(v)

@@ -1,9 +1,10 @@
 from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractFlow, AbstractRandomFlow, check_positive
+from .base import AbstractFlow, AbstractRandomFlow, cast, check_fields, plain
 
 
 class SmoothedGradient(AbstractRandomFlow):
@@ -12,23 +13,24 @@ class SmoothedGradient(AbstractRandomFlow):
     Monte Carlo mean of ``samples`` gradients, with fresh noise at every evaluation.
 
     Args:
-        loss: $f$. variance: $h > 0$. samples: Monte Carlo samples per evaluation.
+        loss: $f$. variance: $h > 0$. samples: Monte Carlo samples per evaluation, an
+            int >= 1.
     """
 
     loss: Callable
     variance: float = 0.1
-    samples: int = 8
+    samples: int = eqx.field(default=8, converter=plain)
     key: jax.Array | None = None
 
     def __check_init__(self):
-        check_positive("SmoothedGradient", variance=self.variance, samples=self.samples)
+        check_fields(self, positive=("variance",), counts=("samples",))
 
     @property
     def grads_per_drift(self):
         return self.samples
 
     def drift(self, t, y, args):
-        z = jnp.sqrt(self.variance) * jax.random.normal(
+        z = jnp.sqrt(cast(y, self.variance)[0]) * jax.random.normal(
             self.noise_key(t), (self.samples,) + y.shape, y.dtype)
         return -jnp.mean(jax.vmap(self.grad)(y + z), axis=0)
 
@@ -47,7 +49,7 @@ class NoisyGradient(AbstractRandomFlow):
     key: jax.Array | None = None
 
     def __check_init__(self):
-        check_positive("NoisyGradient", radius=self.radius)
+        check_fields(self, positive=("radius",))
 
     def drift(self, t, y, args):
         return -(self.grad(y) + uniform_in_ball(self.noise_key(t), y, self.radius))
@@ -59,7 +61,7 @@ def uniform_in_ball(key, like, radius):
     direction = jax.random.normal(k1, like.shape, like.dtype)
     direction = direction / jnp.linalg.norm(direction)
     u = jax.random.uniform(k2, (), like.dtype)
-    return radius * u ** (1.0 / like.size) * direction
+    return cast(like, radius)[0] * u ** (1.0 / like.size) * direction
 
 
 class SAM(AbstractFlow):
@@ -75,7 +77,7 @@ class SAM(AbstractFlow):
     rho: float = 0.05
 
     def __check_init__(self):
-        check_positive("SAM", rho=self.rho)
+        check_fields(self, positive=("rho",))
 
     @property
     def grads_per_drift(self):
@@ -84,5 +86,5 @@ class SAM(AbstractFlow):
     def drift(self, t, y, args):
         g = self.grad(y)
         norm = jnp.linalg.norm(g)
-        step = jnp.where(norm > 0, self.rho / jnp.where(norm > 0, norm, 1.0), 0.0)
+        step = jnp.where(norm > 0, cast(y, self.rho)[0] / jnp.where(norm > 0, norm, 1.0), 0.0)
         return -self.grad(y + step * g)

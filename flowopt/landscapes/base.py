@@ -28,7 +28,12 @@ class Landscape(eqx.Module):
 
     Subclasses implement :meth:`value` once for any array namespace ``xp`` (``numpy`` or
     ``jax.numpy``): JAX evaluates, differentiates and vectorizes it; NumPy computes the
-    values at the minima in float64 whatever JAX's precision.
+    values at the minima in float64 whatever JAX's precision. Called on a floating
+    ``x``, the loss has ``x``'s dtype (a float32 start stays float32 under x64).
+
+    A least-squares landscape also defines ``residuals(x)`` with
+    ``value(x) == 0.5 * sum(residuals(x) ** 2)``: ``LevenbergMarquardt(landscape.residuals)``
+    then keeps the landscape (its minima, domain and dimension) as its loss.
 
     Attributes:
         dim: the dimension ``d``.
@@ -58,7 +63,9 @@ class Landscape(eqx.Module):
         """The loss at ``x`` of shape ``(d,)``, computed with the array namespace ``xp``."""
 
     def __call__(self, x):
-        return self.value(jnp.asarray(x), jnp)
+        x = jnp.asarray(x)
+        value = self.value(x, jnp)
+        return jnp.asarray(value, x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else value
 
     @property
     def minima_values(self) -> np.ndarray:

@@ -1,3 +1,5 @@
+import math
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -45,11 +47,12 @@ class NeuronPoly(FixedLandscape):
         return np.array(_NETWORKS[self.kind][1], float)
 
     def residuals(self, x, xp=None):
-        """The residual vector ``r`` with ``R = ||r||^2 / 2``."""
+        """The residual vector ``r`` with ``R = ||r||^2 / 2``, in ``x``'s dtype."""
         sigma = _NETWORKS[self.kind][0]
         w, b = x[0], x[1]
         xp = jnp if xp is None else xp
-        return xp.stack([sigma(b), sigma(w + b)]) / np.sqrt(2.0)
+        # a Python float keeps x's dtype (NumPy's float64 promotes float32 under x64)
+        return xp.stack([sigma(b), sigma(w + b)]) / math.sqrt(2.0)
 
     def value(self, x, xp):
         sigma = _NETWORKS[self.kind][0]
