@@ -415,3 +415,25 @@ def test_a_start_has_the_same_outcome_in_any_window(control):
     np.testing.assert_array_equal(sub["label"].values < 0, zoom["label"].values < 0)
     np.testing.assert_array_equal(sub["steps"].values, zoom["steps"].values)
     np.testing.assert_allclose(sub["time"].values, zoom["time"].values, rtol=1e-12)
+
+
+def test_error_control_on_a_second_landscape():
+    """Case 3a's kind on the six-hump camel with Tsit5 + PID: every start is labelled like
+    scipy's DOP853 (rtol 1e-10) run, and its time is its own (<= t1)."""
+    loss = fo.landscapes.SixHumpCamel()
+    grid = fo.Grid(loss.domain, (6, 6))
+    bmap = fo.basins(fo.flows.GradientFlow(loss), diffrax.Tsit5(), grid, t1=20.0, dt0=1e-2,
+                     controller=diffrax.PIDController(rtol=1e-7, atol=1e-9))
+
+    def grad(t, p):
+        x, y = p
+        return -np.array([8 * x - 8.4 * x**3 + 2 * x**5 + y, x - 8 * y + 16 * y**3])
+
+    expect = []
+    for x0 in grid.points().reshape(-1, 2):
+        end = scipy.integrate.solve_ivp(grad, (0, 20), x0, method="DOP853", rtol=1e-10,
+                                        atol=1e-12).y[:, -1]
+        d = np.linalg.norm(loss.minima - end, axis=1)
+        expect.append(int(np.argmin(d)) if d.min() < 1e-4 else -3)
+    np.testing.assert_array_equal(bmap["label"].values.ravel(), expect)
+    assert (bmap["time"].values <= 20.0).all()

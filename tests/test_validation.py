@@ -123,6 +123,7 @@ def test_stochastic_bad_input_names_the_argument(call, argument):
     with pytest.raises((ValueError, TypeError), match=argument):
         call()
 
+
 # flow parameters: checked in __check_init__ and again by init (so by solve)
 import equinox as eqx  # noqa: E402
 import numpy as np  # noqa: E402
