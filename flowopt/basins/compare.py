@@ -148,9 +148,7 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
             kw[param] = value
         else:
             f = eqx.tree_at(lambda m: getattr(m, param), flow, value)
-            check = getattr(f, "__check_init__", None)
-            if check is not None:
-                check()
+            f.check()  # eqx.tree_at skips __check_init__
         maps.append(basins(f, scheme, grid, **kw))
     aligned = list(align(dict(enumerate(maps))).values())
     k = aligned[0].sizes["attractor"]
