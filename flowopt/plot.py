@@ -383,6 +383,8 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
     k = bmap.sizes.get("attractor", 0)
     ids = np.arange(k) if colors is None else np.asarray(colors, int)
     rgb = _label_rgb(labels, k, ids)
+    if "start" in bmap["label"].dims:  # a set of starts (random restarts): a scatter
+        return _start_map(bmap, ax, loss, labels, k, ids, rgb, title, legend, own)
     if shade_time and "time" in bmap:
         t = bmap["time"].values.astype(float)
         ok = (labels >= 0) & np.isfinite(t)
@@ -423,6 +425,41 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
                       legend, own)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _start_map(bmap, ax, loss, labels, k, ids, rgb, title, legend, own):
+    """A map over a set of starts: each start a dot at its first two coordinates in its
+    outcome's colour, the attractors as stars, the loss's contours for a 2-D loss."""
+    x0 = np.asarray(bmap["x0"].values)
+    if x0.shape[1] < 2:
+        raise ValueError("plot.basins(bmap): a set of starts in R^1 has no plane to draw; "
+                         "use fo.fractions(bmap).")
+    lo, hi = x0[:, :2].min(0), x0[:, :2].max(0)
+    pad = 0.02 * np.maximum(hi - lo, 1e-12)
+    if loss is not None and x0.shape[1] == 2:
+        gx, gy = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], 150) for i in (0, 1))
+        pts = np.stack(np.meshgrid(gx, gy), -1)
+        logz, span = _log_shift(_losses(loss, pts))
+        if logz is not None:
+            ax.contour(gx, gy, logz, levels=np.linspace(*span, 17)[1:-1], colors="k",
+                       linewidths=0.4, alpha=0.45)
+    ax.scatter(x0[:, 0], x0[:, 1], c=rgb, s=12, edgecolors="none")
+    if k:
+        pos = bmap["attractor_x"].values
+        ax.scatter(pos[:, 0], pos[:, 1], marker="*", s=170, edgecolors="k", zorder=5,
+                   c=[_basin_color(int(i)) for i in ids])
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    if legend:
+        texts = _attractor_entries(bmap)
+        shown = sorted(set(labels[(labels >= 0) & (labels < k)].tolist()))
+        _place_legend(ax, [(int(ids[a]), texts[a]) for a in shown], np.unique(labels),
+                      legend, own)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
     if title:
         ax.set_title(title, fontsize=10)
     return ax

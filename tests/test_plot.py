@@ -274,3 +274,20 @@ def test_a_legend_of_many_attractors_is_cut_short_and_leaves_the_map_its_room():
     _assert_outside(legend, [ax], ax.figure)
     box = ax.get_window_extent(ax.figure.canvas.get_renderer())
     assert box.width / ax.figure.dpi > 3.0 and box.height / ax.figure.dpi > 3.0
+
+
+def test_a_map_over_random_restarts_is_a_scatter(tmp_path):
+    """A map over a set of starts (seed 002's restarts) draws each start as a dot in its
+    outcome's colour, with the minima starred and the loss's contours."""
+    import jax
+
+    loss = fo.landscapes.Himmelblau()
+    starts = fo.sample_uniform(loss.domain, 200, jax.random.key(1))
+    bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), starts, t1=10.0, dt0=1e-2)
+    ax = fo.plot.basins(bmap, loss=loss)
+    dots = ax.collections[-2]
+    assert len(dots.get_offsets()) == 200
+    assert len(np.unique(dots.get_facecolors()[:, :3], axis=0)) == 4  # four basins
+    assert any(type(c).__name__ in ("QuadContourSet", "ContourSet") or
+               hasattr(c, "levels") for c in ax.collections)
+    ax.figure.savefig(tmp_path / "restarts.png")
