@@ -703,7 +703,9 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     own = starts.mean(1) if starts.ndim == 3 else starts
     if grid.unravel is not None:
         own = np.asarray(jax.vmap(lambda p: flow.position(grid.unravel(p)))(jnp.asarray(own)))
-    fars_all = np.maximum(far, 10 * np.abs(own - center).max(1)).astype(dtype)
+    reach = np.abs(own - center)
+    fars_all = np.full(len(own), far, dtype) if 10 * reach.max() <= far else \
+        np.maximum(far, 10 * reach.max(1)).astype(dtype)  # (max over a short axis is slow)
     clock, n_steps = _step_clock(0.0, float(t1), float(dt0), dtype)
     # a Python-float step is a compile-time constant: XLA folds it into the update
     clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
