@@ -437,3 +437,57 @@ def test_error_control_on_a_second_landscape():
         expect.append(int(np.argmin(d)) if d.min() < 1e-4 else -3)
     np.testing.assert_array_equal(bmap["label"].values.ravel(), expect)
     assert (bmap["time"].values <= 20.0).all()
+
+
+def test_edge_cases_found_in_review():
+    """A start that meets the flow's test exactly at t1 is converged (not -5); a
+    non-finite step is -1 for one- and two-array states alike; a diverging start's steps
+    and end point do not depend on the chunk."""
+    f = lambda x: jnp.sum((x - 1) ** 2) + jnp.sqrt(x[0])
+    at_t1 = fo.basins(fo.flows.GradientFlow(f), schemes.Euler(), np.array([[0.3, 0.5]]),
+                      t1=5.0, dt0=0.5)
+    assert int(at_t1["label"][0]) == 0
+    for flow, scheme in ((fo.flows.GradientFlow(f), schemes.Euler()),
+                         (fo.flows.HeavyBall(f, friction=1.0), schemes.SemiImplicitEuler())):
+        nan = fo.basins(flow, scheme, np.array([[0.05, 0.5]]), t1=5.0, dt0=0.5)
+        assert int(nan["label"][0]) == -1 and int(nan["steps"][0]) == 1  # sqrt of x < 0
+    g = lambda x: jnp.sum(x**2)  # Euler at dt 1.5: x -> -2x
+    runs = [fo.basins(fo.flows.GradientFlow(g), schemes.Euler(), np.array([[1.0, 0.5]]),
+                      t1=1500.0, dt0=1.5, chunk=c) for c in (7, 64)]
+    for r in runs:
+        assert int(r["label"][0]) == -1
+    assert int(runs[0]["steps"][0]) == int(runs[1]["steps"][0])
+    np.testing.assert_array_equal(runs[0]["final_x"].values, runs[1]["final_x"].values)
+
+
+def test_align_keeps_separate_sets_and_relabels_probabilities():
+    """Sets of minima at the same loss in one map (two rings) are never merged by align
+    (a coarse grid may split a ring into arcs: its end points are too sparse to chain); a stochastic
+    map's probabilities follow its attractors onto the shared table."""
+    rings = lambda x: ((x[0] - 3 * jnp.sign(x[0])) ** 2 + x[1] ** 2 - 1) ** 2
+    grid = fo.Grid(((-5, 5), (-2, 2)), (12, 8))
+    bmap = fo.basins(fo.flows.GradientFlow(rings), schemes.Euler(), grid, t1=30.0, dt0=1e-2)
+    sets = bmap["attractor_kind"].values == "set"
+    reps = bmap["attractor_x"].values[sets]
+    assert (reps[:, 0] < 0).any() and (reps[:, 0] > 0).any()  # sets on both rings
+    aligned = fo.align({"a": bmap, "b": bmap})["a"]  # arcs of one ring join, rings don't
+    assert aligned.sizes["attractor"] == 2
+    side = np.sign(bmap["final_x"].values[..., 0])
+    lab = aligned["label"].values
+    for sgn in (-1, 1):
+        on = (side == sgn) & (lab >= 0)
+        assert len(np.unique(lab[on])) == 1
+    assert np.unique(lab[(side < 0) & (lab >= 0)]) != np.unique(lab[(side > 0) & (lab >= 0)])
+    loss = fo.landscapes.Himmelblau()
+    plain = fo.basins(fo.flows.GradientFlow(lambda x: loss(x)), schemes.Euler(),
+                      fo.Grid(loss.domain, 6), t1=10.0, dt0=1e-2)
+    noisy = fo.basins(fo.flows.Langevin(loss, beta=50.0), schemes.Euler(),
+                      fo.Grid(loss.domain, 6), t1=10.0, dt0=1e-2, key=jax.random.key(0),
+                      replicas=3)
+    al = fo.align({"plain": plain, "noisy": noisy})["noisy"]
+    table = al["attractor_x"].values
+    for j, pos in enumerate(noisy["attractor_x"].values):
+        g = int(np.argmin(np.linalg.norm(table - pos, axis=1)))
+        np.testing.assert_array_equal(al["probability"].sel(outcome=g).values,
+                                      noisy["probability"].sel(outcome=j).values)
+    np.testing.assert_allclose(al["probability"].sum("outcome").values, 1.0)

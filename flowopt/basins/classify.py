@@ -198,7 +198,8 @@ def newton_steps(loss, points):
 def classify(loss, final, status, attractors, radius, tol, scale, discover=True):
     """Labels for end points ``final`` (n, d) with ``status`` (1 converged, -1 diverged,
     -2 not converged, -4/-5 discrete-map outcomes), and the attractor table
-    ``(positions, losses, hessian_eigs, kinds, members)``.
+    ``(positions, losses, hessian_eigs, kinds, members, spreads)`` (spread: the largest
+    distance of a set's end points from its representative; 0 for points).
 
     Converged points within ``radius`` of a known attractor take its index. Other
     converged points are classified by their Hessian: an eigenvalue clearly below zero
@@ -230,6 +231,7 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
         conv = conv[~ok]
     kinds = ["point"] * len(known)
     members = [0] * len(known)
+    spreads = [0.0] * len(known)
     found = np.zeros((0, d))
     if len(conv) and discover:
         # one representative per small cell: the work follows distinct end points
@@ -273,6 +275,8 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
             found[point] = _polish(loss, found[point])
             kinds += kinds_new
             members += [count[o] for o in order]
+            spreads += [spread[o] for o in order]
     positions = np.concatenate([known, found])
     losses, _, w, _ = _np_derivatives(loss, positions)
-    return labels, positions, losses, w, np.array(kinds, dtype=object), np.array(members)
+    return (labels, positions, losses, w, np.array(kinds, dtype=object), np.array(members),
+            np.array(spreads, float))

@@ -17,10 +17,11 @@ def shared_attractors(maps):
     """Match the attractors of several maps (a list) by position: two attractors are the
     same when they lie within the larger of the two maps' ``radius`` of each other
     (connected components of those pairs, found with scipy's cKDTree), or when both are
-    connected sets of minima (kind "set") at the same loss. Returns ``(index, table,
+    connected sets of minima (kind "set") of different maps at the same loss whose
+    extents (``attractor_spread``) overlap. Returns ``(index, table,
     losses)``: per map, the shared index of each of its attractors; the shared
     positions in order of first appearance (map by map, index by index); their losses."""
-    pos, owner, kind, value, radius = [], [], [], [], []
+    pos, owner, kind, value, radius, spread = [], [], [], [], [], []
     for n, m in enumerate(maps):
         for j in range(m.sizes.get("attractor", 0)):
             pos.append(m["attractor_x"].values[j])
@@ -29,6 +30,8 @@ def shared_attractors(maps):
                         else "point")
             value.append(float(m["attractor_loss"].values[j]))
             radius.append(float(m.attrs.get("radius", 0.0)))
+            spread.append(float(m["attractor_spread"].values[j])
+                          if "attractor_spread" in m.coords else 0.0)
     total = len(pos)
     if total == 0:
         return [np.zeros(0, int) for _ in maps], np.zeros((0, 0)), np.zeros(0)
@@ -38,8 +41,11 @@ def shared_attractors(maps):
         gap = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
         pairs = pairs[gap <= np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])]
     sets = [i for i in range(total) if kind[i] == "set"]
+    # sets of other maps at the same loss whose extents overlap (a map's own sets are
+    # distinct by construction)
     extra = [(a, b) for ai, a in enumerate(sets) for b in sets[ai + 1:]
-             if abs(value[a] - value[b]) <= 1e-6 * max(1.0, abs(value[a]))]
+             if owner[a] != owner[b] and abs(value[a] - value[b]) <= 1e-6 * max(1.0, abs(value[a]))
+             and np.linalg.norm(pos[a] - pos[b]) <= spread[a] + spread[b] + radius[a] + radius[b]]
     pairs = np.concatenate([pairs, np.array(extra, int).reshape(-1, 2)])
     graph = scipy.sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
                                     shape=(total, total))
@@ -74,6 +80,15 @@ def align(maps):
         aligned = xr.Dataset({v: m[v] for v in m.data_vars if "attractor" not in m[v].dims},
                              coords=keep, attrs=m.attrs)
         aligned["label"] = (m["label"].dims, new)
+        if "probability" in m:  # outcomes onto the shared attractors, codes kept
+            old_out = list(m["outcome"].values)
+            new_out = outcome_order(k)
+            prob = np.zeros((len(new_out),) + m["probability"].shape[1:])
+            for o, row in zip(old_out, m["probability"].values):
+                prob[new_out.index(int(idx[o]) if o >= 0 else int(o))] += row
+            aligned = aligned.drop_vars(["probability", "outcome"], errors="ignore")
+            aligned = aligned.assign_coords(outcome=new_out)
+            aligned["probability"] = (("outcome",) + m["probability"].dims[1:], prob)
         present = np.zeros(k, bool)
         present[idx] = True
         aligned = aligned.assign_coords(

@@ -21,6 +21,11 @@ from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, 
 from .grid import Grid, Starts
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
+_BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
+
+
+def _lanes_finite(ys):
+    return jax.vmap(_finite)(ys)
 
 
 def _max_abs(tree):
@@ -175,10 +180,11 @@ class _Stepper(eqx.Module):
         ``tol``) or is not finite; it keeps that state (the update is masked off: for a
         single-array state a multiply, which XLA:CPU fuses into the step where a select
         cost ~20% more; a select for states of several arrays).
-        At the end of each chunk the stopped lanes are judged: diverged (non-finite,
-        or beyond the far box), converged (the flow is stationary there within
-        10 tol: the discrete and the flow's criterion differ by O(1) factors, e.g. the
-        friction), else a fixed point of the scheme that is not one of the flow (-5)."""
+        At the end of each chunk the stopped lanes are judged: diverged (a non-finite
+        update), converged (the flow is stationary there within 10 tol: the discrete
+        and the flow's criterion differ by O(1) factors, e.g. the friction), else a
+        fixed point of the scheme that is not one of the flow (-5). The far box is
+        checked once, at t1, so nothing depends on where chunks end."""
         ys, states, keys, fars = lanes
         step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
         limit = self.tol * self.clock.dt
@@ -188,8 +194,10 @@ class _Stepper(eqx.Module):
             ys, states, done = c
             y1, st1 = step(ys, states, keys, k)
             inc = jax.tree_util.tree_map(jnp.subtract, y1, ys)
-            stop = (done < 0) & ~(jax.vmap(_max_abs)(inc) > limit)  # NaN stops too
-            done = jnp.where(stop, k, done)
+            d = jax.vmap(_max_abs)(inc)
+            blown = ~(d < jnp.inf)  # a non-finite update (NaN or inf): diverged here
+            stop = (done < 0) & (~(d > limit) | blown)
+            done = jnp.where(stop, jnp.where(blown, k + _BLOWN, k), done)
             move = (done < 0)
             if len(jax.tree_util.tree_leaves(ys)) == 1:  # measured: multiply for one leaf,
                 ys = jax.tree_util.tree_map(  # select for several (heavy ball: 2.4 vs 3.5 ns)
@@ -200,15 +208,15 @@ class _Stepper(eqx.Module):
             return ys, _freeze(move, st1, states), done
 
         def judge(ys, active, done, code, s):
-            conv, div = jax.vmap(lambda y, key, far: _check(
-                self._terms(key, y)[1], self.clock.time(s), y, 10 * self.tol, self.center,
-                far))(ys, keys, fars)
+            # the far box is checked at t1 only (in _drive): a lane's fate never depends
+            # on where the chunks end
+            conv, _ = self._settled(ys, keys, fars, s)
+            blown = done >= _BLOWN
             stopped = active & (done >= 0)
-            newly = active & (stopped | div)
-            code = jnp.where(newly, jnp.where(div, DIVERGED, jnp.where(
-                conv, CONVERGED, SPURIOUS)), code)
-            done = jnp.where(newly & (done < 0), s, done)
-            return active & ~newly, done, code
+            code = jnp.where(stopped, jnp.where(blown | ~_lanes_finite(ys), DIVERGED,
+                                                jnp.where(conv, CONVERGED, SPURIOUS)), code)
+            done = jnp.where(blown, done - _BLOWN, done)
+            return active & ~stopped, done, code
 
         def chunk(carry):
             ys, states, active, done, code, s = carry
@@ -221,11 +229,22 @@ class _Stepper(eqx.Module):
             n_active = jnp.sum(carry[2])
             return (carry[5] < s_end) & (n_active > 0) & (n_active >= compact_below)
 
-        active, done, code = judge(ys, active, done, code, s)  # diverged before a step
         done = jnp.where(active, -1, done)
         ys, states, active, done, code, s = jax.lax.while_loop(
             more, chunk, (ys, states, active, done, code, s))
         return (ys, states, keys, fars), active, jnp.maximum(done, 0), code, s
+
+    def _settled(self, ys, keys, fars, s):
+        """Per lane (converged within 10 tol, diverged) at step ``s``."""
+        return jax.vmap(lambda y, key, far: _check(
+            self._terms(key, y)[1], self.clock.time(s), y, 10 * self.tol, self.center,
+            far))(ys, keys, fars)
+
+    @eqx.filter_jit
+    def settled(self, lanes, s):
+        """(converged within 10 tol, diverged) of every lane where it is now."""
+        ys, _, keys, fars = lanes
+        return self._settled(ys, keys, fars, s)
 
     @eqx.filter_jit
     def periods(self, lanes, s, max_period):
@@ -257,9 +276,17 @@ def _init_lanes(stepper, points, keys):
 
 
 def _classify_periods(runner, lanes, left, status, s, max_period):
-    """Lanes still moving at the end: a fixed point of the scheme (-5) or a cycle of the
-    discrete map (-4, with its period), else -2. Returns status and periods."""
+    """Lanes still moving at the end (t1): diverged (non-finite, or beyond the far box),
+    converged (the flow stationary within 10 tol), a fixed point of the scheme (-5) or
+    a cycle of the discrete map (-4, with its period), else -2. Returns status and
+    periods."""
     period = np.zeros(len(left), int)
+    if hasattr(runner, "settled") and left.any():
+        conv, div = (np.asarray(a) for a in runner.settled(lanes, jnp.asarray(s)))
+        status = np.where(left & div, DIVERGED, status)
+        if not runner.noisy:
+            status = np.where(left & ~div & conv, CONVERGED, status)
+        left = left & (status == NOT_CONVERGED)
     if not max_period or not hasattr(runner, "periods") or runner.noisy or not left.any():
         return status, period
     p = np.asarray(runner.periods(lanes, jnp.asarray(s), max_period))
@@ -273,11 +300,9 @@ def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
     """Fixed budget, no early stop: every start takes all steps and is judged at t1;
     returns end points, steps, times, status and periods per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
-    lanes, conv, div = stepper.run_fixed((ys, states, keys, fars))
-    div, conv = np.asarray(div), np.asarray(conv)
-    status = np.where(div, DIVERGED, np.where(conv, CONVERGED, NOT_CONVERGED))
-    status, period = _classify_periods(stepper, lanes, status == NOT_CONVERGED, status,
-                                       n_steps, max_period)
+    lanes, _, _ = stepper.run_fixed((ys, states, keys, fars))
+    status, period = _classify_periods(stepper, lanes, np.ones(len(points), bool),
+                                       np.full(len(points), NOT_CONVERGED), n_steps, max_period)
     steps = np.full(len(points), n_steps)
     return (np.asarray(stepper.outcome(lanes)), steps, stepper.times(lanes, steps), status,
             period)
@@ -754,10 +779,10 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         status[stopped] = np.where(near, CONVERGED, NOT_CONVERGED)
     # noisy flows never become stationary: an end point within `radius` of a known
     # attractor takes its label, any other is "not converged" (no discovery under noise)
-    labels, positions, losses, hess, kinds, members = classify(
+    labels, positions, losses, hess, kinds, members, spreads = classify(
         loss, final, status, attractors, radius, tol, scale, discover=not noisy)
     return _dataset(grid, labels, final, steps, times, period, replicas, positions, losses,
-                    hess, kinds, members,
+                    hess, kinds, members, spreads,
                     dict(t1=float(t1), dt0=float(dt0), tol=float(tol), radius=float(radius),
                          far=float(far), scale=float(scale), tile=tile, chunk=chunk,
                          early_stop=int(early_stop), replicas=replicas,
@@ -767,7 +792,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
 
 
 def _dataset(grid, labels, final, steps, times, period, replicas, positions, losses, hess,
-             kinds, members, config, loss):
+             kinds, members, spreads, config, loss):
     shape, dims = (grid.shape, ("y", "x")) if not isinstance(grid, Starts) else \
         ((len(grid),), ("start",))
     n = int(np.prod(shape))
@@ -805,7 +830,8 @@ def _dataset(grid, labels, final, steps, times, period, replicas, positions, los
               "attractor_loss": (("attractor",), losses),
               "attractor_hessian": (("attractor", "dim"), hess.reshape(k, d)),
               "attractor_kind": (("attractor",), np.asarray(kinds, dtype=str).reshape(k)),
-              "attractor_members": (("attractor",), np.asarray(members, int).reshape(k))}
+              "attractor_members": (("attractor",), np.asarray(members, int).reshape(k)),
+              "attractor_spread": (("attractor",), np.asarray(spreads, float).reshape(k))}
     if isinstance(grid, Starts):
         coords["start"] = np.arange(n)
         coords["x0"] = (("start", "dim0"), np.asarray(grid.starts))
