@@ -445,41 +445,41 @@ class _Controlled(eqx.Module):
         def chunk(carry):
             (y, t, t_next, cstate, far, accepted, why), active, done, code, k = carry
 
+            # per trial only ``why`` changes for a lane that is decided (converged or
+            # diverged: it stops moving, so ``accepted`` and ``t`` stay as they were then)
+            # or stopped by its control (floor, t1); done/code follow once per chunk
             def body(_, c):
-                y, t, t_next, cstate, accepted, why, active, done, code = c
+                y, t, t_next, cstate, accepted, why = c
                 move = active & (why == 0)
-                anyone = jnp.any(active)
+                anyone = jnp.any(move)
                 y1 = jax.lax.cond(anyone, jax.vmap(self.candidate), lambda y, *_: y,
                                   y, t, t_next)
                 judge = jax.vmap(self.verdict)
                 shapes = jax.eval_shape(judge, y, y1, t, t_next, cstate, far, move)
-                accept, e1, take, conv, div = jax.lax.cond(  # nobody left: all zeros
+                accept, e1, take, conv, div = jax.lax.cond(  # nobody moves: all zeros
                     anyone, judge, lambda *_: tmap(lambda a: jnp.zeros(a.shape, a.dtype),
                                                    shapes),
                     y, y1, t, t_next, cstate, far, move)
-                newly = active & (conv | div)
-                done = jnp.where(newly, accepted, done)
-                code = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), code)
-                active = active & ~newly
+                newly = move & (conv | div)
                 move = move & ~newly
                 t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, e1, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
                 t2 = pick(t2, t)
-                why = jnp.where(move & failed, AT_PRECISION,
-                                jnp.where(move & (t2 >= self.t1), NOT_CONVERGED, why))
+                why = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), jnp.where(
+                    move & failed, AT_PRECISION,
+                    jnp.where(move & (t2 >= self.t1), NOT_CONVERGED, why)))
                 return (tmap(jnp.where, take, y1, y), t2, pick(tn2, t_next),
                         tmap(pick, cs2, cstate), accepted + accept.astype(accepted.dtype),
-                        why, active, done, code)
+                        why)
 
-            y, t, t_next, cstate, accepted, why, active, done, code = jax.lax.fori_loop(
-                0, self.chunk, body, (y, t, t_next, cstate, accepted, why, active, done, code))
+            y, t, t_next, cstate, accepted, why = jax.lax.fori_loop(
+                0, self.chunk, body, (y, t, t_next, cstate, accepted, why))
             # lanes stopped by their control (floor or t1): one last check where they stopped
             conv, div = jax.vmap(lambda z, s, f: _check(self.seen, s, z, self.tol,
                                                         self.center, f))(y, t, far)
-            newly = active & (why != 0) & (conv | div)
-            done = jnp.where(newly, accepted, done)
-            code = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), code)
-            active = active & ~newly
+            by_control = active & ((why == AT_PRECISION) | (why == NOT_CONVERGED))
+            why = jnp.where(by_control & (conv | div), jnp.where(div, DIVERGED, CONVERGED),
+                            why)
             stopped = active & (why != 0)
             done = jnp.where(stopped, accepted, done)
             code = jnp.where(stopped, why, code)
