@@ -136,24 +136,14 @@ class _Stepper(eqx.Module):
         y1, _, _, state1, _ = self.scheme.step(terms, s, s + 1, y, None, state, False)
         return y1, state1
 
-    def check(self, y, key, far, s):
-        """(converged, diverged) of one lane; noisy flows never count as converged."""
-        _, seen = self._terms(key, y)
-        conv, div = _check(seen, self.clock.time(s), y, self.tol, self.center, far)
-        return (jnp.asarray(False) if self.noisy else conv), div
-
-    def _checks(self, ys, keys, fars, s):
-        return jax.vmap(self.check, in_axes=(0, 0, 0, None))(ys, keys, fars, s)
-
     @eqx.filter_jit
     def run_fixed(self, lanes):
-        """All ``chunk`` steps at once (a static trip count), then one check."""
+        """All ``chunk`` steps at once (a static trip count); judged by the caller."""
         ys, states, keys, fars = lanes
         step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
         ys, states = jax.lax.fori_loop(0, self.chunk, lambda k, c: step(c[0], c[1], keys, k),
                                        (ys, states))
-        conv, div = self._checks(ys, keys, fars, self.chunk)
-        return (ys, states, keys, fars), conv, div
+        return ys, states, keys, fars
 
     lane_axis = 0
 
@@ -300,7 +290,7 @@ def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
     """Fixed budget, no early stop: every start takes all steps and is judged at t1;
     returns end points, steps, times, status and periods per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
-    lanes, _, _ = stepper.run_fixed((ys, states, keys, fars))
+    lanes = stepper.run_fixed((ys, states, keys, fars))
     status, period = _classify_periods(stepper, lanes, np.ones(len(points), bool),
                                        np.full(len(points), NOT_CONVERGED), n_steps, max_period)
     steps = np.full(len(points), n_steps)
