@@ -13,7 +13,7 @@ import schemes
 
 from .flows.base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
                          AbstractRandomFlow, AbstractStochasticFlow)
-from .landscapes.base import Landscape
+from .landscapes.base import Landscape, max_abs
 
 _ADAPTIVE_MAX_STEPS = 16_384
 
@@ -386,7 +386,7 @@ def stationary(seen, t, y, args, tol):
     """Whether the gradient at the position and the velocity ``x'`` are both <= ``tol``
     (max norm): the stopping test of ``gtol`` and of the basin mapper."""
     x, speed = seen.position(y), seen.position(seen.drift(t, y, args))
-    return (jnp.max(jnp.abs(seen.grad(x))) <= tol) & (jnp.max(jnp.abs(speed)) <= tol)
+    return (max_abs(seen.grad(x)) <= tol) & (max_abs(speed) <= tol)
 
 
 def bind_energy(controller, seen):

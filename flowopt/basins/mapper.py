@@ -12,10 +12,13 @@ import numpy as np
 import xarray as xr
 
 import schemes
+from schemes.energy_controller import _all_finite as _finite
 
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
-from ..solve import _levy_area, _step_clock, _terms, as_seen, bind_energy, solve
+from ..landscapes.base import max_abs as _max_abs
+from ..solve import (_levy_area, _step_clock, _terms, as_seen, bind_energy, solve,
+                     stationary)
 from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
                        classify, default_radius, losses_at, newton_steps, outcome_order)
 from .grid import Grid, Starts
@@ -26,29 +29,6 @@ _BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
 
 def _lanes_finite(ys):
     return jax.vmap(_finite)(ys)
-
-
-def _max_abs(tree):
-    """Largest |entry| over a pytree, as a chain of maxima for small leaves: vmapped over
-    many lanes, XLA:CPU reduces short axes slowly (DESIGN.md)."""
-    out = None
-    for leaf in jax.tree_util.tree_leaves(tree):
-        flat = jnp.abs(leaf).reshape(-1)
-        parts = [jnp.max(flat)] if flat.size > 16 else [flat[i] for i in range(flat.size)]
-        for p in parts:
-            out = p if out is None else jnp.maximum(out, p)
-    return jnp.zeros(()) if out is None else out
-
-
-def _finite(tree):
-    """Whether every entry of a pytree is finite (a chain of ands for small leaves)."""
-    out = jnp.asarray(True)
-    for leaf in jax.tree_util.tree_leaves(tree):
-        flat = jnp.isfinite(leaf).reshape(-1)
-        parts = [jnp.all(flat)] if flat.size > 16 else [flat[i] for i in range(flat.size)]
-        for p in parts:
-            out = out & p
-    return out
 
 
 def _outcome(flow, y):
@@ -64,14 +44,9 @@ def _outcome(flow, y):
 def _check(seen, t, y, tol, center, far):
     """(converged, diverged) of one lane at state ``y``: diverged once any part of the
     state is non-finite or the position is farther than ``far`` (max norm) from
-    ``center``; converged once ``max|grad f| <= tol`` and ``max|x'| <= tol``."""
-    x = _outcome(seen, y)
-    diverged = ~_finite(y) | (_max_abs(x - center) > far)
-    pos = seen.position(y)
-    grad = jax.vmap(seen.grad)(pos) if pos.ndim == 2 else seen.grad(pos)
-    speed = seen.position(seen.drift(t, y, None))
-    conv = (_max_abs(grad) <= tol) & (_max_abs(speed) <= tol)
-    return conv & ~diverged, diverged
+    ``center``; converged when :func:`flowopt.solve.stationary` holds there."""
+    diverged = ~_finite(y) | (_max_abs(_outcome(seen, y) - center) > far)
+    return stationary(seen, t, y, None, tol) & ~diverged, diverged
 
 
 def _first_state(seen, unravel, point):
@@ -101,10 +76,10 @@ def _freeze(keep, new, old):
 
 
 class _Stepper(eqx.Module):
-    """Advances a batch of lanes by fixed steps inside one jitted call. Every step first
-    checks each lane (converged, diverged) at its current state and freezes the lanes
-    that are decided, so a lane's label, step count and end point are those of the
-    first step at which its criterion held, whatever shares its batch or chunk."""
+    """Advances a batch of lanes by fixed steps inside one jitted call. Each lane stops
+    (and keeps its state) at the first step whose update is at most ``tol dt`` or not
+    finite (:meth:`advance`), so its label, step count and end point are its own,
+    whatever shares its batch or chunk."""
 
     flow: AbstractFlow
     scheme: diffrax.AbstractSolver
@@ -160,7 +135,7 @@ class _Stepper(eqx.Module):
         return np.asarray(done) * float(self.clock.dt)
 
     def at_end(self, lanes, s):
-        n = ys_len(lanes[0])
+        n = _n_lanes(lanes[0])
         return np.full(n, s), np.full(n, s * float(self.clock.dt))
 
     @eqx.filter_jit
@@ -253,10 +228,11 @@ class _Stepper(eqx.Module):
             return y, st, jnp.where(hit, p + 1, found)
 
         return jax.lax.fori_loop(0, max_period, body,
-                                 (ys, states, jnp.zeros(ys_len(ys), jnp.int32)))[2]
+                                 (ys, states, jnp.zeros(_n_lanes(ys), jnp.int32)))[2]
 
 
-def ys_len(ys):
+def _n_lanes(ys):
+    """The number of lanes of a batch of states."""
     return jax.tree_util.tree_leaves(ys)[0].shape[0]
 
 
@@ -265,7 +241,7 @@ def _init_lanes(stepper, points, keys):
     return jax.vmap(stepper.init)(points, keys)
 
 
-def _classify_periods(runner, lanes, left, status, s, max_period):
+def _judge_at_end(runner, lanes, left, status, s, max_period):
     """Lanes still moving at the end (t1): diverged (non-finite, or beyond the far box),
     converged (the flow stationary within 10 tol), a fixed point of the scheme (-5) or
     a cycle of the discrete map (-4, with its period), else -2. Returns status and
@@ -291,7 +267,7 @@ def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
     returns end points, steps, times, status and periods per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
     lanes = stepper.run_fixed((ys, states, keys, fars))
-    status, period = _classify_periods(stepper, lanes, np.ones(len(points), bool),
+    status, period = _judge_at_end(stepper, lanes, np.ones(len(points), bool),
                                        np.full(len(points), NOT_CONVERGED), n_steps, max_period)
     steps = np.full(len(points), n_steps)
     return (np.asarray(stepper.outcome(lanes)), steps, stepper.times(lanes, steps), status,
@@ -336,7 +312,7 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0):
             end_steps, end_times = runner.at_end(state, s)
             steps[lanes[left]] = end_steps[left]
             times[lanes[left]] = end_times[left]
-            st, per = _classify_periods(runner, state, left, np.full(len(left), NOT_CONVERGED),
+            st, per = _judge_at_end(runner, state, left, np.full(len(left), NOT_CONVERGED),
                                         s, max_period)
             status[lanes[left]] = st[left]
             period[lanes[left]] = per[left]
@@ -557,7 +533,7 @@ def _starts(flow, grid, agents, spread, key):
     return points[:, None, :] + offsets[None]
 
 
-def _problem_box(flow, grid, dim, far):
+def _problem_box(flow, dim, far):
     """The far box's centre and half-width, and the problem's length scale: from the
     landscape's domain (10^6 domain widths around its centre) or, for a plain function,
     10^6 around the origin at scale 1 -- never from the grid window, so zooming in never
@@ -606,9 +582,9 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     (the energy controller's step floor; an error controller at ``t1``) counts as
     converged when its end point is within the control's precision of a stationary
     point (the Newton step: ``sqrt(eps) max(1, |x|)`` for the energy controller,
-    ``10 (atol + rtol |x|)`` for error control). It has diverged once its state is
-    non-finite or its position farther than ``far`` (max norm) from the problem's
-    centre: default 10^6 domain widths from a landscape's domain centre, 10^6 from the
+    ``10 (atol + rtol |x|)`` for error control). It has diverged once a step is
+    non-finite, or when its position is farther than ``far`` (max norm) from the
+    problem's centre (fixed steps: at t1; energy control: at any accepted step): default 10^6 domain widths from a landscape's domain centre, 10^6 from the
     origin for a plain function, and never less than 10 times the start's own distance
     -- it never depends on the grid window.
 
@@ -705,7 +681,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
             raise ValueError(f"basins(attractors=...): attractors must be a finite array of "
                              f"shape (k, {dim}), one row per attractor, not "
                              f"{attractors.shape}.")
-    center, scale, far = _problem_box(flow, grid, dim, far)
+    center, scale, far = _problem_box(flow, dim, far)
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius
 

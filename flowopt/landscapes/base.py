@@ -23,6 +23,18 @@ def total(a, xp=jnp):
     return out
 
 
+def max_abs(tree):
+    """Largest ``|entry|`` over a pytree, as a chain of maxima for small leaves (a max over
+    a short axis is a slow reduction when vmapped on XLA:CPU, like ``jnp.sum``)."""
+    out = None
+    for leaf in jax.tree_util.tree_leaves(tree):
+        flat = jnp.abs(leaf).reshape(-1)
+        parts = [jnp.max(flat)] if flat.size > 16 else [flat[i] for i in range(flat.size)]
+        for p in parts:
+            out = p if out is None else jnp.maximum(out, p)
+    return jnp.zeros(()) if out is None else out
+
+
 class Landscape(eqx.Module):
     """A loss ``f: R^d -> R`` that knows its dimension, domain and minima.
 
