@@ -163,6 +163,14 @@ def _link(loss, points, values, eigs, vecs, flat, tol, quantum, reach):
     return scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
 
 
+def _pinv_step(g, w, v):
+    """The Newton step ``pinv(H) g`` from gradients ``g`` and Hessian eigenpairs
+    ``(w, v)`` (eigenvalues below 1e-12 of the largest are left out)."""
+    big = np.abs(w) > 1e-12 * np.maximum(np.abs(w).max(1, keepdims=True), 1e-300)
+    coef = np.einsum("nij,ni->nj", v, g)
+    return np.einsum("nij,nj->ni", v, np.where(big, coef / np.where(big, w, 1.0), 0.0))
+
+
 def _polish(loss, points, iterations=8):
     """A discovered point minimum refined by Newton steps (kept only while the gradient
     shrinks): end points stop at |grad| <= tol, up to tol/lambda from the minimum."""
@@ -171,10 +179,7 @@ def _polish(loss, points, iterations=8):
         if not len(x):
             break
         _, g, w, v = _np_derivatives(loss, x)
-        big = np.abs(w) > 1e-12 * np.maximum(np.abs(w).max(1, keepdims=True), 1e-300)
-        coef = np.einsum("nij,ni->nj", v, g)
-        step = np.einsum("nij,nj->ni", v, np.where(big, coef / np.where(big, w, 1.0), 0.0))
-        trial = x - step
+        trial = x - _pinv_step(g, w, v)
         _, g1, _, _ = _np_derivatives(loss, trial)
         better = np.abs(g1).max(1) < np.abs(g).max(1)
         x[better] = trial[better]
@@ -189,10 +194,7 @@ def newton_steps(loss, points):
     if len(points) == 0:
         return np.zeros(0)
     _, g, w, v = _np_derivatives(loss, np.asarray(points, float))
-    big = np.abs(w) > 1e-12 * np.maximum(np.abs(w).max(1, keepdims=True), 1e-300)
-    coef = np.einsum("nij,ni->nj", v, g)
-    coef = np.where(big, coef / np.where(big, w, 1.0), 0.0)
-    return np.abs(np.einsum("nij,nj->ni", v, coef)).max(1)
+    return np.abs(_pinv_step(g, w, v)).max(1)
 
 
 def classify(loss, final, status, attractors, radius, tol, scale, discover=True):
@@ -216,13 +218,9 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
     status = np.asarray(status)
     d = final.shape[1]
     known = np.zeros((0, d)) if attractors is None else np.asarray(attractors, float)
-    labels = np.where(status < -1, status, np.where(status == DIVERGED, DIVERGED,
-                                                    NOT_CONVERGED)).astype(np.int32)
+    labels = np.where(status < 0, status, NOT_CONVERGED).astype(np.int32)  # codes kept
     conv = np.nonzero(status == CONVERGED if discover else status != DIVERGED)[0]
-    if discover:
-        labels[conv] = NOT_CONVERGED
-    elif len(conv):
-        labels[conv] = NOT_CONVERGED
+    labels[conv] = NOT_CONVERGED  # until matched or classified below
     if len(known) and len(conv):
         dist, near = (np.asarray(a) for a in _nearest(jnp.asarray(final[conv]),
                                                      jnp.asarray(known)))

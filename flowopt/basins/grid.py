@@ -71,6 +71,9 @@ class Grid:
         0 in the direction, as in their paper. Raises ValueError for directions that are
         zero, non-finite or parallel, or that filter normalization makes zero (every
         filter of the reference is 0, e.g. through a centre of 0: pass weights_like)."""
+        if normalize not in (None, "unit", "filter"):
+            raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
+                             "'filter'.")
         if isinstance(center, (list, np.ndarray, jax.Array)):  # plain vectors
             center, u, v = (np.asarray(a, float) for a in (center, u, v))
             weights_like = None if weights_like is None else np.asarray(weights_like, float)
@@ -90,12 +93,7 @@ class Grid:
             if not np.all(np.isfinite(fw)) or not np.any(fw):
                 raise ValueError(f"Grid.plane({name}=...): the direction {name} is zero or "
                                  "not finite; pass a finite, non-zero direction.")
-            if normalize == "unit":
-                fw = fw / np.linalg.norm(fw)
-            elif normalize not in (None, "filter"):
-                raise ValueError(f"Grid.plane(normalize={normalize!r}): use None, 'unit' or "
-                                 "'filter'.")
-            dirs.append(fw)
+            dirs.append(fw / np.linalg.norm(fw) if normalize == "unit" else fw)
         cos = abs(dirs[0] @ dirs[1]) / (np.linalg.norm(dirs[0]) * np.linalg.norm(dirs[1]))
         if cos > 1 - 1e-9:
             raise ValueError("Grid.plane(u=..., v=...): u and v are parallel; pass two "
