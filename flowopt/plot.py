@@ -23,16 +23,55 @@ def _has_display():
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _map(owner, bmap, needs=("label",), fix="pass a map from fo.basins"):
+    """``bmap`` is a Dataset holding the variables ``needs``; else an error naming it."""
+    import xarray as xr
+
+    if not isinstance(bmap, xr.Dataset):
+        raise TypeError(f"plot.{owner}(bmap={type(bmap).__name__}): {fix}.")
+    missing = [v for v in needs if v not in bmap]
+    if missing:
+        raise ValueError(f"plot.{owner}(bmap=...): the map has no {', '.join(missing)}; "
+                         f"{fix}.")
+    return bmap
+
+
+def _runs(owner, runs):
+    """``runs``: a dict label -> Solution (or a list of Solutions)."""
+    if not isinstance(runs, dict):
+        raise TypeError(f"plot.{owner}(runs={type(runs).__name__}): pass a dict label -> "
+                        "Solution (or a list of Solutions), e.g. {'Euler': sol}.")
+    return {k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in runs.items()}
+
+
+def _window(owner, loss, bounds):
+    """The plotting window: ``bounds`` or the loss's 2-D domain."""
+    if not callable(loss):
+        raise TypeError(f"plot.{owner}(loss={loss!r}): pass a loss, e.g. "
+                        "fo.landscapes.Himmelblau() or a function of a (2,) array.")
+    if bounds is None:
+        if getattr(loss, "domain", None) is None:
+            raise ValueError(f"plot.{owner}(bounds=None): this loss has no domain to draw; "
+                             "pass bounds=((x_lo, x_hi), (y_lo, y_hi)).")
+        bounds = loss.domain
+    b = np.asarray(bounds, float)
+    if b.shape != (2, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
+        raise ValueError(f"plot.{owner}(bounds={bounds!r}): contours are drawn over a 2-D "
+                         "window ((x_lo, x_hi), (y_lo, y_hi)) with lo < hi.")
+    return b
+
+
 def landscape(loss, ax=None, bounds=None, levels=30, resolution=200):
     """Log-spaced filled contours of a 2-D loss over ``bounds`` (default: its domain),
     with its known minima marked (stars: global, dots: local). Where the loss is NaN or
-    infinite the window is left blank; the rest is contoured."""
+    infinite the window is left blank; the rest is contoured. A plain function has no
+    domain: pass ``bounds``."""
     import jax
     import jax.numpy as jnp
 
+    bounds = _window("landscape", loss, bounds)
     plt = _pyplot()
     ax = ax or plt.subplots(figsize=(6, 5))[1]
-    bounds = np.asarray(loss.domain if bounds is None else bounds, float)
     gx = np.linspace(*bounds[0], resolution)
     gy = np.linspace(*bounds[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
@@ -63,12 +102,13 @@ def trajectories(loss, runs, ax=None, bounds=None):
     """Trajectories over the loss: ``runs`` maps a label to a Solution saved at several
     times (or to a list of them, e.g. one per start). Dots mark starts, crosses ends;
     non-finite parts (divergence) are not drawn."""
+    runs = _runs("trajectories", runs)
     plt = _pyplot()
     ax = landscape(loss, ax=ax, bounds=bounds)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, sols) in enumerate(runs.items()):
         color = colors[i % len(colors)]
-        for j, sol in enumerate(sols if isinstance(sols, (list, tuple)) else [sols]):
+        for j, sol in enumerate(sols):
             xs = np.asarray(sol.xs)
             xs = xs[np.all(np.isfinite(xs), axis=1)]
             if not len(xs):
@@ -100,11 +140,17 @@ def energies(runs, ax=None, reference=None):
     """Energy above ``reference`` (default: each curve's own minimum) against time, log
     scale, one curve per run; pass the loss's global minimum value as ``reference`` to
     see the true optimality gap."""
+    runs = _runs("energies", runs)
+    for label, sols in runs.items():
+        if any(getattr(sol, "energies", None) is None for sol in sols):
+            raise ValueError(f"plot.energies(runs=...): run {label!r} has no energies (its "
+                             "flow has none, e.g. a stochastic or plain-gradient flow without "
+                             "an energy); plot the loss along sol.xs instead.")
     plt = _pyplot()
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, sols) in enumerate(runs.items()):
-        for j, sol in enumerate(sols if isinstance(sols, (list, tuple)) else [sols]):
+        for j, sol in enumerate(sols):
             ts, es = np.asarray(sol.ts), np.asarray(sol.energies)
             ok = np.isfinite(ts) & np.isfinite(es)
             if ok.sum() < 2:
@@ -375,6 +421,7 @@ def basins(bmap, ax=None, loss=None, shade_time=True, contours=True, title=None,
     ``False`` draws none; it never covers the map. ``colors``: the colour index of each
     attractor (default: its own index), to colour matching attractors of several maps
     alike."""
+    _map("basins", bmap)
     plt = _pyplot()
     own = ax is None
     if own:
@@ -483,9 +530,9 @@ def compare(maps, loss=None, ncols=None):
     figure."""
     from .basins import compare as compare_maps
 
+    cmp = compare_maps(maps)  # checks the maps first
     plt = _pyplot()
     names = list(maps)
-    cmp = compare_maps(maps)
     ids, texts = _match_attractors([maps[n] for n in names])
     fig, axes = plt.subplots(1, len(names) + 1, figsize=(4.6 * (len(names) + 1) + 2.0, 4.6),
                              layout="constrained")
@@ -527,8 +574,10 @@ def panels(maps, loss=None, ncols=2, title=None):
     """Several basin maps (a dict name -> map) in a grid of panels with one shared legend
     right of them; attractors matched by position, so one minimum has one colour in
     every panel. Returns the figure."""
+    from .basins.compare import _check_maps
+
+    names = _check_maps("plot.panels", maps)
     plt = _pyplot()
-    names = list(maps)
     ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
     ids, texts = _match_attractors([maps[n] for n in names])
@@ -555,6 +604,9 @@ def probability(bmap, ncols=4):
     """Probability of each outcome per start (stochastic maps), in the order attractors
     0..k-1, then -1 diverged, -2 not converged, -3 saddle, -4 periodic cycle, -5 fixed point
     of the scheme; outcomes never reached are left out. Last panel: the outcome entropy."""
+    _map("probability", bmap, ("probability", "entropy"),
+         "outcome probabilities come from a stochastic flow mapped with replicas > 1 "
+         "(fo.basins(..., replicas=16, key=...)); draw a deterministic map with plot.basins")
     plt = _pyplot()
     prob = bmap["probability"]
     given = [int(o) for o in prob.outcome.values]
@@ -585,6 +637,12 @@ def sweep(result, ax=None):
     """Basin fractions (and the boundary fraction, dashed) against the swept parameter,
     one curve per outcome in the order of ``result.outcome``; the legend sits right of
     the axes."""
+    import xarray as xr
+
+    if not (isinstance(result, xr.Dataset) and "param" in result.attrs
+            and "fraction" in result and "boundary_fraction" in result):
+        raise ValueError(f"plot.sweep(result={type(result).__name__}): pass the result of "
+                         "fo.sweep(...); for one map use plot.basins.")
     plt = _pyplot()
     own = ax is None
     if own:

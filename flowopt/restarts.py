@@ -22,7 +22,8 @@ import jax.numpy as jnp
 
 import schemes
 
-from .flows.base import AbstractFlow
+from ._arguments import integer
+from .flows.base import AbstractFlow, check_count, check_positive
 from .flows.noisy import uniform_in_ball
 from .solve import solve
 
@@ -55,12 +56,6 @@ class HopResult(eqx.Module):
     accepted: jax.Array
 
 
-def _check(owner, **values):
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}({name}={value!r}): {name} must be > 0.")
-
-
 class _Process(eqx.Module):
     flow: AbstractFlow
     scheme: diffrax.AbstractSolver
@@ -70,8 +65,23 @@ class _Process(eqx.Module):
     radius: float
 
     def __check_init__(self):
-        _check(type(self).__name__, dt=self.dt, local_steps=self.local_steps, gtol=self.gtol,
-               radius=self.radius)
+        owner = type(self).__name__
+        if not isinstance(self.flow, AbstractFlow):
+            raise TypeError(f"{owner}(flow={self.flow!r}): pass a flow, e.g. "
+                            "fo.flows.GradientFlow(loss) or fo.flows.NoisyGradient(loss).")
+        if not isinstance(self.scheme, diffrax.AbstractSolver):
+            raise TypeError(f"{owner}(scheme={self.scheme!r}): pass a scheme instance such as "
+                            "schemes.Euler() (note the parentheses).")
+        check_positive(owner, dt=self.dt, gtol=self.gtol, radius=self.radius)
+        check_count(owner, local_steps=self.local_steps)
+
+    def check(self):
+        """Raise the error of ``__check_init__`` for a bad field; :meth:`run` calls it,
+        since ``eqx.tree_at`` builds processes without running it."""
+        for cls in reversed(type(self).__mro__):
+            check_init = cls.__dict__.get("__check_init__")
+            if check_init is not None:
+                check_init(self)
 
     def _local(self, x, key, t_stop=None, steps=None, stop_at_minimum=True):
         steps = self.local_steps if steps is None else steps
@@ -94,7 +104,11 @@ class NiM(_Process):
 
     wait: int = 0
 
+    def __check_init__(self):
+        integer("NiM", "wait", self.wait, minimum=0)
+
     def run(self, x0, key):
+        self.check()
         budget = self.local_steps
         # the first `wait` steps never perturb (seed 002 Alg. 2: "t > tau")
         first, cost = self._local(x0, jax.random.fold_in(key, 0), steps=max(self.wait, 1),
@@ -121,7 +135,11 @@ class NiM(_Process):
 class _Hopping(_Process):
     hops: int = 10
 
+    def __check_init__(self):
+        integer(type(self).__name__, "hops", self.hops, minimum=0)
+
     def run(self, x0, key):
+        self.check()
         sol, cost = self._local(x0, jax.random.fold_in(key, 0))
         y, fy = sol.x, self.flow.loss(sol.x)
 

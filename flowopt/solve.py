@@ -12,6 +12,7 @@ import numpy as np
 import schemes
 
 from .flows.base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
+from . import _arguments
                          AbstractRandomFlow, AbstractStochasticFlow)
 from .landscapes.base import Landscape, max_abs
 
@@ -523,7 +524,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             "a diffrax solver instance such as diffrax.Tsit5() (note the parentheses)."
         )
     _check_key(key)
-    x0 = jnp.asarray(x0)
+    x0 = jnp.asarray(_arguments.points("solve", "x0", x0))
     _check_x0(flow, x0)
     _check_number("t0", t0)
     _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
@@ -626,7 +627,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         ) from e
 
 
-def _check_key(key):
+def _check_key(key, owner="solve"):
     """``key``: None, a typed JAX key (``jax.random.key``) or a raw uint32 (2,) key."""
     if key is None:
         return
@@ -635,7 +636,7 @@ def _check_key(key):
             dtype == jnp.uint32 and jnp.ndim(key) == 1)):  # typed, or a raw PRNGKey
         return
     raise ValueError(
-        f"solve(key={key!r}): key must be a JAX random key, e.g. key=jax.random.key(0) "
+        f"{owner}(key={key!r}): key must be a JAX random key, e.g. key=jax.random.key(0) "
         f"(got a {type(key).__name__}); for many trajectories use solve_batch or "
         "jax.random.split / fold_in to give each its own."
     )
@@ -654,6 +655,7 @@ def _levy_area(scheme):
 
 def _additive_only(scheme):
     tableau = getattr(type(scheme), "tableau", None)
+    _arguments.loss_output("solve", flow, x0)
     return isinstance(scheme, diffrax.AbstractSRK) and tableau is not None \
         and tableau.is_additive_noise()
 
@@ -687,6 +689,7 @@ def _check_sde_scheme(flow, scheme, x0, t0, args):
             f"solve(scheme={name}()): {name} integrates SDEs with additive noise (a "
             f"diffusion that does not depend on the state), and {flow_name}'s diffusion "
             "depends on the state. Use schemes.Euler() (Euler–Maruyama), or a "
+        _arguments.sde_scheme("solve", flow, scheme)
             "general-noise solver such as diffrax.GeneralShARK()."
         )
 
@@ -713,7 +716,17 @@ def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
     or any permutation of the rows with the matching ``indices``, reproduce the whole
     batch's rows bit for bit.
     """
-    x0s = jnp.asarray(x0s)
+    if not isinstance(flow, AbstractFlow):
+        raise TypeError(f"solve_batch(flow={flow!r}): flow must be a flowopt flow, e.g. "
+                        "fo.flows.GradientFlow(loss).")
+    x0s = jnp.asarray(_arguments.points("solve_batch", "x0s", x0s))
+    per_start = 2 if flow.interacting else 1
+    if x0s.ndim != per_start + 1 or x0s.shape[0] < 1:
+        one = "(n, N, d): n starts of N agents" if flow.interacting else "(n, d): n starts"
+        raise ValueError(f"solve_batch(x0s=...): x0s has shape {tuple(x0s.shape)}; pass a "
+                         f"batch of shape {one} (one start x0 is x0[None]), or call "
+                         "fo.solve for a single start.")
+    _check_key(key, "solve_batch")
     n = x0s.shape[0]
     if key is None:
         return jax.vmap(lambda x0: solve(flow, scheme, x0, **kwargs))(x0s)
@@ -723,3 +736,4 @@ def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
                          f"not {indices.shape}.")
     return jax.vmap(lambda x0, i: solve(flow, scheme, x0, key=jax.random.fold_in(key, i),
                                         **kwargs))(x0s, indices)
+    _arguments.controller("solve", controller, scheme)

@@ -1,6 +1,9 @@
 """Comparing discretizations: maps of one grid side by side, and sweeps of a parameter.
 Attractors of different maps are matched by position, never by index."""
 
+import dataclasses
+from collections.abc import Mapping
+
 import equinox as eqx
 import numpy as np
 import scipy.sparse
@@ -8,6 +11,7 @@ import scipy.sparse.csgraph
 import xarray as xr
 from scipy.spatial import cKDTree
 
+from ..flows.base import _NOT_A_NUMBER, _real
 from .classify import outcome_order
 from .mapper import basins
 from .metrics import basin_entropy, boundary_fraction
@@ -61,12 +65,30 @@ def shared_attractors(maps):
     return [shared[owner == n] for n in range(len(maps))], pos[order], value[order]
 
 
+def _check_maps(owner, maps, at_least=1):
+    """``maps``: a dict name -> map from fo.basins, with at least ``at_least`` maps."""
+    if not isinstance(maps, Mapping):
+        raise TypeError(f"{owner}(maps={type(maps).__name__}): pass a dict name -> map, e.g. "
+                        "{'euler': a, 'rk': b}, so that results carry the maps' names.")
+    if len(maps) < at_least:
+        raise ValueError(f"{owner}(maps): pass at least {at_least} maps, e.g. "
+                         "{'euler': a, 'rk': b}.")
+    for name, m in maps.items():
+        if not (isinstance(m, xr.Dataset) and "label" in m and "attractor_x" in m.coords):
+            raise TypeError(f"{owner}(maps={{{name!r}: {type(m).__name__}}}): each value must "
+                            "be a map returned by fo.basins.")
+    return list(maps)
+
+
+_PLANE = ("grid_kind", "grid_center", "grid_u", "grid_v", "grid_state", "grid_shape")
+
+
 def align(maps):
     """The maps (a dict name -> map) relabelled onto one shared attractor table
     (:func:`shared_attractors`: matched by position, never by index); negative codes are
     kept. Returns a dict of maps (same names) whose ``label`` and attractor coordinates
     use the shared indices; ``attractor_found`` says which a map itself found."""
-    names = list(maps)
+    names = _check_maps("align", maps)
     index, table, losses = shared_attractors([maps[n] for n in names])
     k = len(table)
     out = {}
@@ -112,17 +134,19 @@ def compare(maps):
     fractions side by side, outcomes in the order 0..k-1, -1, -2, -3, -4, -5 of the
     shared attractor table ``attractor_x``.
     """
-    names = list(maps)
-    if len(names) < 2:
-        raise ValueError("compare(maps): pass at least two maps, e.g. {'euler': a, 'rk': b}.")
+    names = _check_maps("compare", maps, at_least=2)
     first = maps[names[0]]
     for name in names[1:]:
         m = maps[name]
         same_grid = m["label"].shape == first["label"].shape and all(
             c in m.coords and c in first.coords and np.allclose(m[c], first[c])
             for c in (("x", "y") if "x" in first.coords else ("x0",)))
-        if not same_grid:
-            raise ValueError(f"compare(maps): map {name!r} is not on the grid of {names[0]!r}.")
+        plane = [a for a in _PLANE if m.attrs.get(a) != first.attrs.get(a)]
+        if not same_grid or plane:
+            why = f" (they differ in {', '.join(plane)})" if plane else ""
+            raise ValueError(f"compare(maps): map {name!r} is not on the grid of "
+                             f"{names[0]!r}{why}; compare maps of the same starts: the same "
+                             "fo.Grid / Grid.plane or the same array of starts.")
     aligned = align(maps)
     labels = np.stack([aligned[n]["label"].values for n in names])
     agree = (labels[:, None] == labels[None]).reshape(len(names), len(names), -1).mean(-1)
@@ -149,12 +173,23 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
     with ``fraction`` (param, outcome), ``boundary_fraction``, ``Sb``, ``Sbb`` and the
     maps' ``label``.
     """
-    values = list(values)
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"sweep(values={values!r}): pass a list of values, e.g. "
+                        "values=[0.01, 0.02, 0.05].") from None
     if not values:
         raise ValueError("sweep(values=[]): pass at least one value.")
-    if param not in ("dt0", "t1", "tol") and not hasattr(flow, param):
-        raise ValueError(f"sweep(param={param!r}): not a basins keyword (dt0, t1, tol) nor a "
-                         f"field of {type(flow).__name__}.")
+    fields = {f.name for f in dataclasses.fields(flow)} if dataclasses.is_dataclass(flow) \
+        else set()
+    numeric = param in fields and _real(getattr(flow, param)) is not _NOT_A_NUMBER
+    if param not in ("dt0", "t1", "tol") and not numeric:
+        kind = ("a field that is not a number" if param in fields else
+                "a property, not a field" if hasattr(flow, param) else "not a field")
+        names = sorted(f for f in fields if _real(getattr(flow, f)) is not _NOT_A_NUMBER)
+        raise ValueError(f"sweep(param={param!r}): {param!r} is {kind} of "
+                         f"{type(flow).__name__}; sweep a basins keyword (dt0, t1, tol) or a "
+                         f"numeric parameter of the flow ({', '.join(names) or 'none'}).")
     maps = []
     for value in values:
         kw = dict(kwargs)
@@ -169,7 +204,10 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
     k = aligned[0].sizes["attractor"]
     out = outcome_order(k)
     plane = aligned[0]["label"].ndim == 2  # boundary metrics need neighbours
-    ent = np.array([basin_entropy(m) if plane else (np.nan, np.nan) for m in aligned])
+    # Daza et al.'s boxes of 5 x 5 cells, smaller where the map is (recorded in attrs)
+    box = min(5, *aligned[0]["label"].shape) if plane else 0
+    ent = np.array([basin_entropy(m, box=box) if plane and box >= 1 else (np.nan, np.nan)
+                    for m in aligned])
     dims = maps[0]["label"].dims
     coords = {param: values, "outcome": out,
               "attractor_x": (("attractor", "dim"), aligned[0]["attractor_x"].values)}
@@ -180,7 +218,7 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
                                        for m in aligned]),
          "Sb": (param, ent[:, 0]), "Sbb": (param, ent[:, 1]),
          "label": ((param,) + dims, np.stack([m["label"].values for m in aligned]))},
-        coords=coords, attrs={"param": param})
+        coords=coords, attrs={"param": param, "box": box})
 
 
 __all__ = ["align", "compare", "shared_attractors", "sweep"]

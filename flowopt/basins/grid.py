@@ -33,13 +33,8 @@ class Grid:
 
     def __init__(self, bounds, shape, center=None, u=None, v=None, unravel=None,
                  names=None):
-        b = np.asarray(bounds, float)
-        if b.shape != (2, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
-            raise ValueError(f"Grid(bounds={bounds!r}): bounds must be ((x_lo, x_hi), "
-                             "(y_lo, y_hi)) with lo < hi, e.g. loss.domain for a 2-D loss.")
-        shp = (shape, shape) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if len(shp) != 2 or not all(isinstance(n, (int, np.integer)) and n >= 2 for n in shp):
-            raise ValueError(f"Grid(shape={shape!r}): shape must be (ny, nx) with both >= 2.")
+        b = _check_bounds("Grid", "bounds", bounds)
+        shp = _check_shape("Grid", shape)
         d = 2 if center is None else len(center)
         center = np.zeros(d) if center is None else np.asarray(center, float)
         u = np.eye(d)[0] if u is None else np.asarray(u, float)
@@ -98,8 +93,8 @@ class Grid:
         if cos > 1 - 1e-9:
             raise ValueError("Grid.plane(u=..., v=...): u and v are parallel; pass two "
                              "independent directions.")
-        return cls(_extent(extent), shape, center=np.asarray(flat_c, float), u=dirs[0],
-                   v=dirs[1], names=("u", "v"))
+        return cls(_extent("Grid.plane", extent), _check_shape("Grid.plane", shape),
+                   center=np.asarray(flat_c, float), u=dirs[0], v=dirs[1], names=("u", "v"))
 
     @classmethod
     def state(cls, y0, u, v, extent, shape, names=("a", "b")):
@@ -117,8 +112,9 @@ class Grid:
                                  f"like y0 ({jax.tree_util.tree_structure(y0)}, {flat.size} "
                                  "numbers in all).")
             dirs.append(np.asarray(fw, float))
-        return cls(_extent(extent), shape, center=np.asarray(flat, float), u=dirs[0],
-                   v=dirs[1], unravel=unravel, names=names)
+        return cls(_extent("Grid.state", extent), _check_shape("Grid.state", shape),
+                   center=np.asarray(flat, float), u=dirs[0], v=dirs[1], unravel=unravel,
+                   names=names)
 
     @classmethod
     def phase(cls, flow, bounds, shape, *, x=0, v=0, at=None):
@@ -128,14 +124,31 @@ class Grid:
         one coordinate ``v`` of ``q``; ``bounds = ((x_lo, x_hi), (v_lo, v_hi))``. The
         other coordinates are those of ``flow.init(at)`` (``at`` defaults to the
         origin: at rest there). For a 1-D loss this is the whole phase plane."""
-        loss = getattr(flow, "loss", None)
+        from ..flows.base import AbstractFlow
+
+        if not isinstance(flow, AbstractFlow):
+            raise TypeError(f"Grid.phase(flow={flow!r}): pass the flow whose phase plane "
+                            "this is, e.g. fo.flows.HeavyBall(loss).")
+        loss = flow.loss
         if at is None:
             dim = getattr(loss, "dim", None)
             if dim is None:
                 raise ValueError("Grid.phase(at=None): the loss has no known dimension; "
                                  "pass at=<a position of shape (d,)>.")
             at = np.zeros(dim)
-        at = jnp.asarray(at, float)
+        bounds = _check_bounds("Grid.phase", "bounds", bounds)
+        shape = _check_shape("Grid.phase", shape)
+        try:
+            at = jnp.asarray(at, float)
+        except (TypeError, ValueError):
+            at = jnp.zeros(0)
+        dim = getattr(loss, "dim", None)
+        if at.ndim != 1 or at.size < 1 or (dim is not None and at.shape != (dim,)) or \
+                not bool(jnp.all(jnp.isfinite(at))):
+            want = f"({dim},)" if dim is not None else "(d,)"
+            raise ValueError(f"Grid.phase(at={at if at.size else None!r}): at is the position "
+                             f"the other coordinates are taken from; pass a finite position "
+                             f"of shape {want}, the loss's dimension.")
         y0 = flow.init(at)
         if not (isinstance(y0, tuple) and len(y0) == 2 and
                 all(getattr(p, "shape", None) == at.shape for p in y0)):
@@ -151,8 +164,8 @@ class Grid:
         base = (y0[0].at[x].set(0.0), y0[1].at[v].set(0.0))
         q = "v" if flow.second_order else "q"
         names = ("x", q) if d == 1 else (f"x[{x}]", f"{q}[{v}]")
-        return cls.state(base, (e(x), jnp.zeros(d)), (jnp.zeros(d), e(v)),
-                         np.asarray(bounds, float), shape, names=names)
+        return cls.state(base, (e(x), jnp.zeros(d)), (jnp.zeros(d), e(v)), bounds, shape,
+                         names=names)
 
     @property
     def dim(self):
@@ -210,10 +223,41 @@ def _filter_normalized(name, direction, reference):
     return out
 
 
-def _extent(extent):
+def _extent(owner, extent):
     """``(lo, hi)`` for both axes, or one per axis -> ``((lo, hi), (lo, hi))``."""
-    ext = np.asarray(extent, float)
-    return np.stack([ext, ext]) if ext.shape == (2,) else ext
+    try:
+        ext = np.asarray(extent, float)
+    except (TypeError, ValueError):
+        ext = np.zeros(0)
+    return _check_bounds(owner, "extent", np.stack([ext, ext]) if ext.shape == (2,) else ext,
+                         given=extent)
+
+
+def _check_bounds(owner, name, bounds, given=None):
+    """``((x_lo, x_hi), (y_lo, y_hi))``, finite, lo < hi, as a (2, 2) float array."""
+    given = bounds if given is None else given
+    try:
+        b = np.asarray(bounds, float)
+    except (TypeError, ValueError):
+        b = np.zeros(0)
+    if b.shape != (2, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
+        example = ("(-1.0, 1.0) for both axes or ((a_lo, a_hi), (b_lo, b_hi))"
+                   if name == "extent" else
+                   "((x_lo, x_hi), (y_lo, y_hi)), e.g. loss.domain for a 2-D loss")
+        raise ValueError(f"{owner}({name}={given!r}): {name} must be finite (lo, hi) pairs "
+                         f"with lo < hi: {example}.")
+    return b
+
+
+def _check_shape(owner, shape):
+    """``(ny, nx)`` (or one int for both) with both >= 2, as a tuple of ints."""
+    is_int = lambda n: isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+    shp = (shape, shape) if is_int(shape) else \
+        tuple(shape) if isinstance(shape, (tuple, list)) else None
+    if shp is None or len(shp) != 2 or not all(is_int(n) and n >= 2 for n in shp):
+        raise ValueError(f"{owner}(shape={shape!r}): shape must be (ny, nx), two ints >= 2, "
+                         "or one int for both, e.g. shape=(256, 256).")
+    return tuple(int(n) for n in shp)
 
 
 class Starts:

@@ -14,6 +14,7 @@ import xarray as xr
 import schemes
 from schemes.energy_controller import _all_finite as _finite
 
+from .. import _arguments
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
 from ..landscapes.base import max_abs as _max_abs
@@ -549,13 +550,9 @@ def _problem_box(flow, dim, far):
 
 
 def _check_value(name, value, minimum=0.0, strict=True, allow_none=False):
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value > minimum if strict else value >= minimum)
-    if not ok:
-        raise ValueError(f"basins({name}={value!r}): {name} must be a finite number "
-                         f"{'>' if strict else '>='} {minimum:g}.")
+    """A concrete real scalar > ``minimum`` (>= if not ``strict``), as a float."""
+    return _arguments.number("basins", name, value, minimum=minimum, strict=strict,
+                             allow_none=allow_none)
 
 
 def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
@@ -647,19 +644,19 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     dtype = jnp.result_type(float)
     if tol is None:
         tol = 1e-6 if dtype == jnp.float64 else 1e-3
-    for name, value in (("t1", t1), ("dt0", dt0), ("tol", tol)):
-        _check_value(name, value)
-    _check_value("radius", radius, allow_none=True)
-    _check_value("far", far, allow_none=True)
-    _check_value("spread", spread, strict=False)
+    t1, dt0, tol = (_check_value(name, value) for name, value in
+                    (("t1", t1), ("dt0", dt0), ("tol", tol)))
+    radius = _check_value("radius", radius, allow_none=True)
+    far = _check_value("far", far, allow_none=True)
+    spread = _check_value("spread", spread, strict=False)
     for name, value in (("replicas", replicas), ("tile", tile), ("chunk", chunk)):
         if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             raise ValueError(f"basins({name}={value!r}): {name} must be an int >= 1.")
     if not (isinstance(max_period, int) and not isinstance(max_period, bool) and max_period >= 0):
         raise ValueError(f"basins(max_period={max_period!r}): max_period must be an int >= 0 "
                          "(0: no cycle detection).")
-    if max_steps is not None and not (isinstance(max_steps, int) and max_steps >= 1):
-        raise ValueError(f"basins(max_steps={max_steps!r}): max_steps must be an int >= 1.")
+    if max_steps is not None:
+        _arguments.integer("basins", "max_steps", max_steps)
     noisy = isinstance(flow, (AbstractStochasticFlow, AbstractRandomFlow))
     if key is not None and not (isinstance(key, jax.Array) and (
             jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
@@ -681,6 +678,12 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
             raise ValueError(f"basins(attractors=...): attractors must be a finite array of "
                              f"shape (k, {dim}), one row per attractor, not "
                              f"{attractors.shape}.")
+    _arguments.controller("basins", controller, scheme)
+    if isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme, schemes.HMM):
+        _arguments.sde_scheme("basins", flow, scheme)
+    _arguments.loss_output("basins", flow, np.zeros(dim, dtype))
+    if controller is None:
+        _arguments.resolvable_tol("basins", loss, tol, dt0, attractors, dtype)
     center, scale, far = _problem_box(flow, dim, far)
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius

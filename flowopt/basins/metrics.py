@@ -4,25 +4,49 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
+from ..flows.base import _NOT_A_NUMBER, _real
 from .classify import CODES, CYCLE, DIVERGED, NOT_CONVERGED, SADDLE, SPURIOUS, outcome_order
 
 
-def _labels(bmap):
-    return np.asarray(bmap["label"].values if isinstance(bmap, xr.Dataset) else bmap)
+def _labels(bmap, name="metric"):
+    """The labels of a map (a Dataset from fo.basins) or of an integer label array; refuses
+    anything else, and empty maps, by name."""
+    if isinstance(bmap, xr.Dataset):
+        if "label" not in bmap:
+            raise ValueError(f"{name}(bmap=...): this Dataset has no 'label' variable; pass a "
+                             "map from fo.basins.")
+        lab = np.asarray(bmap["label"].values)
+    elif isinstance(bmap, (np.ndarray, list, tuple)) or hasattr(bmap, "__array__"):
+        lab = np.asarray(bmap)
+        if not np.issubdtype(lab.dtype, np.integer):
+            raise ValueError(f"{name}(bmap=...): a plain array must hold integer labels "
+                             f"(dtype {lab.dtype} given); pass a map from fo.basins.")
+    else:
+        raise TypeError(f"{name}(bmap={bmap!r}): pass a map from fo.basins (or an array of "
+                        "integer labels).")
+    if lab.size == 0:
+        raise ValueError(f"{name}(bmap=...): the map has no starts (shape {lab.shape}).")
+    return lab
 
 
 def _plane(bmap, name):
-    """The labels as a 2-D plane; a map over a set of starts has no neighbours."""
-    lab = _labels(bmap)
+    """The labels as a 2-D plane of at least 2 x 2 cells; a map over a set of starts has
+    no neighbours."""
+    lab = _labels(bmap, name)
     if lab.ndim != 2:
-        raise ValueError(f"{name}(bmap): this metric needs a map over a plane of starts "
-                         "(fo.Grid), not a set of starts; use fo.fractions for those.")
+        raise ValueError(f"{name}(bmap=...): this metric needs a map over a plane of starts "
+                         f"(fo.Grid), not labels of shape {lab.shape}; use fo.fractions for "
+                         "a set of starts.")
+    if min(lab.shape) < 2:
+        raise ValueError(f"{name}(bmap=...): the map is {lab.shape[0]} x {lab.shape[1]} "
+                         "cells; this metric compares neighbouring cells and needs at least "
+                         "2 x 2.")
     return lab
 
 
 def outcomes(bmap):
     """Outcome names in table order: attractors 0..k-1, then -1, -2, -3, -4, -5."""
-    lab = _labels(bmap)
+    lab = _labels(bmap, "outcomes")
     k = bmap.sizes.get("attractor", 0) if isinstance(bmap, xr.Dataset) else \
         (int(max(lab.max(), -1)) + 1 if lab.size else 0)
     return outcome_order(k)
@@ -34,9 +58,13 @@ def fractions(bmap, confidence=0.95):
     z^2/4n^2}}{1 + z^2/n}$. Returns a Dataset over ``outcome`` with ``fraction``,
     ``low``, ``high``, ``count``. Diverged starts are an outcome like any other: no NaN.
     """
-    lab = _labels(bmap).ravel()
+    lab = _labels(bmap, "fractions").ravel()
     n = lab.size
-    z = scipy.stats.norm.ppf(0.5 + confidence / 2)
+    v = _real(confidence)
+    if v is _NOT_A_NUMBER or v is None or not 0 < v < 1:
+        raise ValueError(f"fractions(confidence={confidence!r}): confidence must be a "
+                         "number in (0, 1), e.g. confidence=0.95.")
+    z = scipy.stats.norm.ppf(0.5 + v / 2)
     out = outcomes(bmap)
     count = np.array([(lab == o).sum() for o in out])
     p = count / n
@@ -64,8 +92,14 @@ def basin_entropy(bmap, box=5):
     31416, 2016): cover the map with boxes of ``box`` x ``box`` cells; in box $i$ with
     outcome shares $p_{ij}$, $S_i = -\sum_j p_{ij}\log p_{ij}$; $S_b$ is the mean of $S_i$
     over all boxes, $S_{bb}$ over the boxes that meet a boundary ($S_i > 0$).
-    Returns ``(Sb, Sbb)``; a single basin gives ``(0, 0)``."""
+    Returns ``(Sb, Sbb)``; a single basin gives ``(0, 0)``. ``box`` must fit the map
+    (an int from 1 to ``min(ny, nx)``)."""
     lab = _plane(bmap, "basin_entropy")
+    if isinstance(box, (bool, np.bool_)) or not isinstance(box, (int, np.integer)) or \
+            not 1 <= box <= min(lab.shape):
+        raise ValueError(f"basin_entropy(box={box!r}): box must be an int from 1 to "
+                         f"{min(lab.shape)} (the map is {lab.shape[0]} x {lab.shape[1]} "
+                         f"cells), e.g. box={min(5, min(lab.shape))}.")
     ny, nx = (lab.shape[0] // box) * box, (lab.shape[1] // box) * box
     blocks = lab[:ny, :nx].reshape(ny // box, box, nx // box, box).transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, box * box)
@@ -84,8 +118,17 @@ def uncertainty_exponent(bmap, shifts=(1, 2, 4, 8, 16)):
     $D - \alpha$ ($D = 2$ here). On the grid, $\epsilon$ = ``shift`` cells along x and
     y. Returns ``(alpha, eps, f)``; a smooth boundary gives $\alpha \approx 1$."""
     lab = _plane(bmap, "uncertainty_exponent")
+    try:
+        shifts = list(shifts)
+    except TypeError:
+        shifts = None
+    if not shifts or not all(isinstance(k, (int, np.integer)) and not isinstance(
+            k, (bool, np.bool_)) and k >= 1 for k in shifts) or min(shifts) >= min(lab.shape):
+        raise ValueError(f"uncertainty_exponent(shifts={shifts!r}): shifts must be ints >= "
+                         f"1, at least one below the map's size {min(lab.shape)}, e.g. "
+                         "shifts=(1, 2, 4, 8).")
     eps, frac = [], []
-    for k in shifts:
+    for k in sorted(set(int(k) for k in shifts)):
         if k >= min(lab.shape):
             break
         changed = np.concatenate([(lab[:, k:] != lab[:, :-k]).ravel(),
@@ -106,7 +149,11 @@ def capture_radius(bmap):
     otherwise, less half a cell (seed 004: "starting very close to a minimum the
     optimizer may converge to another one"); 0 for an attractor no start reaches.
     Returns a DataArray over ``attractor``."""
-    lab = _labels(bmap).ravel()
+    if not isinstance(bmap, xr.Dataset):
+        raise TypeError(f"capture_radius(bmap={type(bmap).__name__}): pass a map from "
+                        "fo.basins; the radius needs the starts' positions and attractors, "
+                        "which a label array does not carry.")
+    lab = _labels(bmap, "capture_radius").ravel()
     pts = _points(bmap).reshape(lab.size, -1)
     if "x" in bmap.coords:
         half = 0.5 * min(float(np.diff(bmap.x.values[:2])[0]),
@@ -142,9 +189,9 @@ def stationary_table(bmap, names=None):
     or a fixed point of the scheme) and "Diverged", in the form of seed 002's Table 1.
     ``bmap`` is a map (grid or set of starts) or an array of labels; ``names`` label the
     minima."""
-    lab = _labels(bmap).ravel()
+    lab = _labels(bmap, "stationary_table").ravel()
     k = len(outcomes(bmap)) - len(CODES)
-    names = names or [f"min {i}" for i in range(k)]
+    names = [f"min {i}" for i in range(k)] if names is None else list(names)
     if len(names) != k:
         raise ValueError(f"stationary_table(names=...): give one name per attractor ({k}), "
                          f"not {len(names)}.")

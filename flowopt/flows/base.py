@@ -165,6 +165,13 @@ class AbstractFlow(eqx.Module):
         """Gradient evaluations in one drift evaluation (SAM: 2; Monte Carlo: samples)."""
         return 1
 
+    def __check_init__(self):
+        if not callable(self.loss):
+            raise TypeError(
+                f"{type(self).__name__}(loss={self.loss!r}): loss must be a function of a "
+                "position x of shape (d,) returning a real number, e.g. "
+                "fo.landscapes.Himmelblau() or lambda x: jnp.sum(x ** 2).")
+
     def check(self):
         """Raise the ValueError of ``__check_init__`` for a bad parameter. Construction
         runs it; flows built by ``eqx.tree_at`` skip it, so :meth:`init` runs it again."""
