@@ -11,8 +11,8 @@ import numpy as np
 
 import schemes
 
-from .flows.base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
 from . import _arguments
+from .flows.base import (AbstractFlow, AbstractMultiscaleFlow, AbstractPartitionedFlow,
                          AbstractRandomFlow, AbstractStochasticFlow)
 from .landscapes.base import Landscape, max_abs
 
