@@ -526,6 +526,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     _check_key(key)
     x0 = jnp.asarray(_arguments.points("solve", "x0", x0))
     _check_x0(flow, x0)
+    _arguments.loss_output("solve", flow, x0)
     _check_number("t0", t0)
     _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
     if dt0 is not None:
@@ -559,6 +560,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     stochastic = isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme,
                                                                              schemes.HMM)
     if stochastic:
+        _arguments.sde_scheme("solve", flow, scheme)
         _check_sde_scheme(flow, scheme, x0, t0, args)
     elif not isinstance(flow, AbstractMultiscaleFlow) or not isinstance(scheme, schemes.HMM):
         _check_ode_scheme(flow, scheme)
@@ -596,6 +598,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     elif not isinstance(controller, diffrax.AbstractStepSizeController):
         raise TypeError(f"solve(controller={controller!r}): controller must be None, "
                         "schemes.EnergyController() or a diffrax step-size controller.")
+    _arguments.controller("solve", controller, scheme)
     if max_steps is None:
         max_steps = _ADAPTIVE_MAX_STEPS
     if gtol is not None:
@@ -655,7 +658,6 @@ def _levy_area(scheme):
 
 def _additive_only(scheme):
     tableau = getattr(type(scheme), "tableau", None)
-    _arguments.loss_output("solve", flow, x0)
     return isinstance(scheme, diffrax.AbstractSRK) and tableau is not None \
         and tableau.is_additive_noise()
 
@@ -689,7 +691,6 @@ def _check_sde_scheme(flow, scheme, x0, t0, args):
             f"solve(scheme={name}()): {name} integrates SDEs with additive noise (a "
             f"diffusion that does not depend on the state), and {flow_name}'s diffusion "
             "depends on the state. Use schemes.Euler() (Euler–Maruyama), or a "
-        _arguments.sde_scheme("solve", flow, scheme)
             "general-noise solver such as diffrax.GeneralShARK()."
         )
 
@@ -736,4 +737,3 @@ def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
                          f"not {indices.shape}.")
     return jax.vmap(lambda x0, i: solve(flow, scheme, x0, key=jax.random.fold_in(key, i),
                                         **kwargs))(x0s, indices)
-    _arguments.controller("solve", controller, scheme)
