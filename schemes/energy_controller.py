@@ -1,9 +1,12 @@
 """Step sizes that make a Lyapunov energy decrease (Armijo-type acceptance)."""
 
+import math
 from collections.abc import Callable
 
 import diffrax
+import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.tree_util as jtu
 
 
@@ -19,6 +22,18 @@ def _all_finite(tree):
             for i in range(ok.size):
                 out = out & ok[i]
     return out
+
+
+def _number(value):
+    """A real scalar (Python, NumPy, 0-d array; not a bool) as a float, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)) or (
+            isinstance(value, (np.ndarray, jax.Array)) and value.shape == ()
+            and value.dtype.kind in "iuf"):
+        v = float(value)
+        return None if math.isnan(v) else v
+    return None
 
 
 class EnergyController(diffrax.AbstractStepSizeController):
@@ -79,18 +94,19 @@ class EnergyController(diffrax.AbstractStepSizeController):
     dtmin: float | None = None
 
     def __check_init__(self):
+        armijo, shrink, grow, dtmax, dtmin = (_number(getattr(self, n)) for n in (
+            "armijo", "shrink", "grow", "dtmax", "dtmin"))
         checks = [
-            ("armijo", isinstance(self.armijo, (int, float)) and 0 <= self.armijo < 1,
-             "a number in [0, 1), e.g. 0.5"),
-            ("shrink", isinstance(self.shrink, (int, float)) and self.shrink > 1,
-             "a number > 1, e.g. 2.0"),
-            ("grow", isinstance(self.grow, (int, float)) and self.grow >= 1,
-             "a number >= 1, e.g. 2.0"),
-            ("dtmax", self.dtmax is None or self.dtmax > 0, "None or a positive number"),
-            ("dtmin", self.dtmin is None or self.dtmin > 0, "None or a positive number"),
+            ("armijo", armijo is not None and 0 <= armijo < 1, "a number in [0, 1), e.g. 0.5"),
+            ("shrink", shrink is not None and 1 < shrink < math.inf, "a number > 1, e.g. 2.0"),
+            ("grow", grow is not None and 1 <= grow < math.inf, "a number >= 1, e.g. 2.0"),
+            ("dtmax", self.dtmax is None or (dtmax is not None and dtmax > 0),
+             "None or a positive number"),
+            ("dtmin", self.dtmin is None or (dtmin is not None and 0 < dtmin < math.inf),
+             "None or a positive number"),
         ]
         for name, ok, fix in checks:
-            if not ok:
+            if not ok and not isinstance(getattr(self, name), jax.core.Tracer):
                 raise ValueError(
                     f"EnergyController({name}={getattr(self, name)!r}): {name} must be {fix}."
                 )
