@@ -44,6 +44,15 @@ def _runs(owner, runs):
     return {k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in runs.items()}
 
 
+def _count(owner, name, value, minimum=1):
+    """An int >= ``minimum`` (panels per row, contour levels, samples per axis)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or \
+            value < minimum:
+        raise ValueError(f"plot.{owner}({name}={value!r}): {name} must be an int >= "
+                         f"{minimum}.")
+    return int(value)
+
+
 def _window(owner, loss, bounds):
     """The plotting window: ``bounds`` or the loss's 2-D domain."""
     if not callable(loss):
@@ -70,6 +79,8 @@ def landscape(loss, ax=None, bounds=None, levels=30, resolution=200):
     import jax.numpy as jnp
 
     bounds = _window("landscape", loss, bounds)
+    _count("landscape", "levels", levels, 2)
+    _count("landscape", "resolution", resolution, 2)
     plt = _pyplot()
     ax = ax or plt.subplots(figsize=(6, 5))[1]
     gx = np.linspace(*bounds[0], resolution)
@@ -123,6 +134,8 @@ def trajectories(loss, runs, ax=None, bounds=None):
 
 def trajectory_grid(loss, runs, ncols=3, bounds=None):
     """One :func:`trajectories` panel per entry of ``runs``; returns the figure."""
+    _count("trajectory_grid", "ncols", ncols)
+    runs = _runs("trajectory_grid", runs)
     plt = _pyplot()
     nrows = -(-len(runs) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 4.4 * nrows), squeeze=False)
@@ -577,6 +590,7 @@ def panels(maps, loss=None, ncols=2, title=None):
     from .basins.compare import _check_maps
 
     names = _check_maps("plot.panels", maps)
+    _count("panels", "ncols", ncols)
     plt = _pyplot()
     ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
@@ -604,6 +618,7 @@ def probability(bmap, ncols=4):
     """Probability of each outcome per start (stochastic maps), in the order attractors
     0..k-1, then -1 diverged, -2 not converged, -3 saddle, -4 periodic cycle, -5 fixed point
     of the scheme; outcomes never reached are left out. Last panel: the outcome entropy."""
+    _count("probability", "ncols", ncols)
     _map("probability", bmap, ("probability", "entropy"),
          "outcome probabilities come from a stochastic flow mapped with replicas > 1 "
          "(fo.basins(..., replicas=16, key=...)); draw a deterministic map with plot.basins")

@@ -454,6 +454,11 @@ ENTRIES = [  # (entry, argument, bad values)
     (_nim, "local_steps", BAD_COUNT), (_nim, "wait", BAD_COUNT0),
     (lambda **kw: fo.basin_entropy(np.zeros((8, 8), int), **kw), "box", BAD_COUNT),
     (lambda **kw: fo.fractions(np.zeros((8, 8), int), **kw), "confidence", BAD_POSITIVE),
+    (lambda **kw: fo.Grid.plane(X0, [1.0, 0.0], [0.0, 1.0], (-1.0, 1.0), **kw), "shape",
+     BAD_COUNT),
+    (lambda **kw: fo.plot.landscape(LOSS, **kw), "levels", BAD_COUNT),
+    (lambda **kw: fo.plot.landscape(LOSS, **kw), "resolution", BAD_COUNT),
+    (lambda **kw: fo.plot.trajectory_grid(LOSS, {}, **kw), "ncols", BAD_COUNT),
 ]
 
 
