@@ -155,6 +155,19 @@ def test_unclear_errors_name_the_argument_before_compiling(call, argument):
     _refused(call, argument)
 
 
+@pytest.mark.parametrize("flow, param, values", [
+    (fo.flows.HeavyBall(LOSS), "friction", [1.0, -1.0]),
+    (fo.flows.Langevin(LOSS), "beta", [5.0, jnp.asarray(np.nan)]),
+    (GD, "dt0", [1e-2, np.nan]),  # own
+])
+def test_sweep_checks_every_value_before_mapping(flow, param, values):
+    """sweep sets fields with eqx.tree_at, which skips __check_init__: each value is
+    checked as the constructor checks it, all before the first map."""
+    _refused(lambda: fo.sweep(flow, schemes.SemiImplicitEuler() if flow.second_order
+                              else schemes.Euler(), G8, param=param, values=values, t1=1.0,
+                              dt0=0.1, key=KEY if flow.needs_key else None), param)
+
+
 def test_plot_probability_on_a_deterministic_map(bmap):
     assert "replicas" in _refused(lambda: fo.plot.probability(bmap), "bmap")
 

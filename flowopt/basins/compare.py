@@ -11,6 +11,7 @@ import scipy.sparse.csgraph
 import xarray as xr
 from scipy.spatial import cKDTree
 
+from .._arguments import number
 from ..flows.base import _NOT_A_NUMBER, _real
 from .classify import outcome_order
 from .mapper import basins
@@ -190,16 +191,18 @@ def sweep(flow, scheme, grid, *, param, values, **kwargs):
         raise ValueError(f"sweep(param={param!r}): {param!r} is {kind} of "
                          f"{type(flow).__name__}; sweep a basins keyword (dt0, t1, tol) or a "
                          f"numeric parameter of the flow ({', '.join(names) or 'none'}).")
-    maps = []
+    runs = []  # every value checked before the first map is computed
     for value in values:
         kw = dict(kwargs)
         f = flow
         if param in ("dt0", "t1", "tol"):
             kw[param] = value
+            number("sweep", param, value, minimum=0.0)
         else:
             f = eqx.tree_at(lambda m: getattr(m, param), flow, value)
             f.check()  # eqx.tree_at skips __check_init__
-        maps.append(basins(f, scheme, grid, **kw))
+        runs.append((f, kw))
+    maps = [basins(f, scheme, grid, **kw) for f, kw in runs]
     aligned = list(align(dict(enumerate(maps))).values())
     k = aligned[0].sizes["attractor"]
     out = outcome_order(k)
