@@ -1,6 +1,7 @@
 """``flowopt.solve``: a flow, a scheme and a step-size control, handed to ``diffeqsolve``."""
 
 import math
+import time
 from typing import Any
 
 import diffrax
@@ -455,6 +456,134 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
                     finite=_all_finite(last))
 
 
+# A long fixed-step solve with concrete inputs runs as consecutive compiled pieces of about
+# _PIECE_SECONDS each, blocking on each, so Ctrl-C stops it within a piece (XLA cannot be
+# interrupted, and JAX's async dispatch would keep queued work running after the exception).
+# A solve of at most _FIRST_PIECE steps stays one call; every piece reuses that compile.
+_PIECE_SECONDS = 0.25
+_FIRST_PIECE = 4096
+
+
+class _ShiftedPath(diffrax.AbstractBrownianPath):
+    """``path`` read at solver times ``t - shift``: a piece of a long solve runs on its own
+    clock ``[-m, 0]`` and draws exactly the increments the whole run's clock
+    ``[-n, 0]`` would (UnsafeBrownianPath keys each increment by the bits of its times;
+    integers shift exactly)."""
+
+    path: diffrax.AbstractBrownianPath
+    shift: Any
+    levy_area: Any = eqx.field(static=True)
+    t0: Any = None
+    t1: Any = None
+
+    def evaluate(self, t0, t1=None, left=True, use_levy=False):
+        return self.path.evaluate(t0 - self.shift, None if t1 is None else t1 - self.shift,
+                                  left, use_levy)
+
+
+def _tracing():
+    """Whether we are inside a JAX transformation (jit, vmap, grad)."""
+    try:
+        from jax._src import core
+        return not core.trace_state_clean()
+    except (ImportError, AttributeError):
+        return isinstance(jnp.zeros(()) + 0, jax.core.Tracer)
+
+
+def _piecewise(flow, scheme, key, clock, n, max_steps, y0, save, times, progress, tree):
+    """Whether ``solve`` runs in pieces: fixed steps on the exact step clock, concrete
+    inputs, no step budget below ``n``, a saveat whose pieces can be joined, and no
+    scheme that keys its own noise by the solver's time (HMM)."""
+    if clock is None or n <= _FIRST_PIECE or max_steps < n or isinstance(scheme, schemes.HMM):
+        return False
+    if progress or (save.subs.steps and save.subs.ts is not None):
+        return False
+    leaves = jax.tree_util.tree_leaves((flow, key, y0, save, times, tree))
+    return not any(isinstance(v, jax.core.Tracer) for v in leaves) and not _tracing()
+
+
+def _in_pieces(flow, scheme, key, bm, clock, n, controller, y0, save, max_steps, args,
+               gtol, t_stop, times):
+    """:func:`_integrate` over ``[-n, 0]`` as consecutive pieces of the step clock, each
+    on its own clock ``[-m, 0]`` with the step count offset to match (all bounds arrays:
+    one compile serves every piece), blocking on each; the state carries over and the
+    saved values, final state and stats are joined into the one-call Solution, bit for
+    bit. A piece lasts about ``_PIECE_SECONDS`` (measured on the previous one)."""
+    dtype = clock.dt.dtype
+    sub = save.subs
+    ts_global = sub.ts  # the requested times on the whole run's clock [-n, 0]
+    zero, one = jnp.asarray(0.0, dtype), jnp.asarray(1.0, dtype)
+    done, m, y, runs = 0, _FIRST_PIECE, y0, []
+    while True:
+        m = max(1, min(m, n - done))
+        off = done + m  # steps taken at the end of this piece
+        piece_clock = eqx.tree_at(lambda c: c.offset, clock, jnp.asarray(off, dtype))
+        shift = jnp.asarray(n - off, dtype)  # global clock = local clock - shift
+        bm_k = None if bm is None else _ShiftedPath(bm, shift, bm.levy_area)
+        terms, seen = _terms(flow, scheme, piece_clock, bm_k, key)
+        save_k = save if ts_global is None else eqx.tree_at(
+            lambda s: s.subs.ts, save, jnp.clip(ts_global + shift, -float(m), 0.0))
+        start = time.perf_counter()
+        sol = jax.block_until_ready(_integrate(
+            flow, seen, terms, scheme, controller, jnp.asarray(-float(m), dtype), zero, one,
+            y, save_k, max_steps, args, False, gtol, piece_clock, t_stop, times))
+        elapsed = time.perf_counter() - start
+        runs.append((sol, done, off))
+        done = off
+        if done >= n or not bool(sol.result == diffrax.RESULTS.successful):
+            break  # the end, an event (gtol, t_stop) or a failure
+        y = sol.y
+        m = min(8 * m, max(1, int(m * _PIECE_SECONDS / max(elapsed, 1e-6))))
+    return _joined(runs, sub, ts_global, n, seen, args, flow)
+
+
+def _joined(runs, sub, ts_global, n, seen, args, flow):
+    """The Solution of the whole run from its pieces ``(sol, first step, end step)``:
+    saved entries ``[t0][body][t1]`` with the body's requested times taken from the
+    piece whose span holds them (or its steps, one piece after another), the end from
+    the piece that ended the run, stats summed."""
+    tmap = jax.tree_util.tree_map
+    first, last = runs[0][0], runs[-1][0]
+    fields = ("ts", "ys", "xs", "energies")
+    size = first.ts.shape[0]
+    # the body (with steps, diffrax's t1 is the last step, no slot of its own)
+    lo, hi = int(bool(sub.t0)), size - int(bool(sub.t1) and not sub.steps)
+    out = {f: getattr(first, f) for f in fields}
+    rows = lambda mask, a: jnp.asarray(mask).reshape((-1,) + (1,) * (a.ndim - 1))
+    if ts_global is not None:
+        g = np.asarray(ts_global)
+        got = np.zeros(len(g), bool)
+        for sol, a, b in runs:
+            pick = (g <= b - n) & ((g > a - n) | ((a == 0) & (g >= a - n)))
+            got |= pick
+            out = {f: tmap(lambda o, p: o.at[lo:hi].set(jnp.where(
+                rows(pick, o[lo:hi]), p[lo:hi], o[lo:hi])), out[f], getattr(sol, f))
+                for f in fields}
+        if not got.all():  # after an event: never reached, diffrax's padding (inf)
+            y_inf = tmap(lambda a: jnp.full(a.shape[1:], jnp.inf, a.dtype), first.ys)
+            t_inf = jnp.asarray(jnp.inf, first.ts.dtype)
+            pad = {"ts": t_inf, "ys": y_inf, "xs": seen.position(y_inf),
+                   "energies": seen.energy(t_inf, y_inf, args) if flow.has_energy else None}
+            out = {f: tmap(lambda o, p: o.at[lo:hi].set(jnp.where(
+                rows(~got, o[lo:hi]), p, o[lo:hi])), out[f], pad[f]) for f in fields}
+    elif sub.steps:  # each piece's accepted steps in turn, then the first piece's padding
+        counts = [int(sol.stats["num_accepted_steps"]) for sol, _, _ in runs]
+        spare = hi - lo - sum(counts)
+        for f in fields:  # (the first piece's last body slot is unused: it is < n steps)
+            parts = [tmap(lambda a: a[lo:lo + c], getattr(sol, f))
+                     for (sol, _, _), c in zip(runs, counts)]
+            pad = tmap(lambda a: jnp.repeat(a[hi - 1:hi], spare, axis=0), out[f])
+            out[f] = tmap(lambda o, p, *ps: o.at[lo:hi].set(jnp.concatenate(ps + (p,))),
+                          out[f], pad, *parts)
+    if hi < size:  # the end entry from the piece that ended the run
+        out = {f: tmap(lambda o, p: o.at[hi:].set(p[hi:]), out[f], getattr(last, f))
+               for f in fields}
+    stats = {k: sum(sol.stats[k] for sol, _, _ in runs) for k in last.stats}
+    return Solution(x=last.x, y=last.y, t=last.t, ts=out["ts"], xs=out["xs"], ys=out["ys"],
+                    energies=out["energies"], stats=stats, result=last.result,
+                    converged=last.converged, finite=last.finite)
+
+
 def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=None,
           key=None, max_steps=None, gtol=None, t_stop=None, args=None,
           progress=False) -> Solution:
@@ -617,8 +746,13 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
         save, times = _saveat(saveat, t0, t1, s0, s1,
                               to_solver=lambda t: (t - clock.t0) / clock.dt - clock.offset)
     try:
+        y0 = seen.init(x0)
+        if _piecewise(flow, scheme, key, clock, n, max_steps, y0, save, times, progress,
+                      (args, gtol, t_stop)):  # interruptible: see _in_pieces
+            return _in_pieces(flow, scheme, key, bm, clock, n, controller, y0, save,
+                              max_steps, args, gtol, t_stop, times)
         return _integrate(flow, seen, terms, scheme, controller, as_time(s0), as_time(s1),
-                          as_time(ds), seen.init(x0), save, max_steps, args, progress, gtol,
+                          as_time(ds), y0, save, max_steps, args, progress, gtol,
                           clock, t_stop, times)
     except ValueError as e:  # diffrax's TermAndSolverIncompatible, raised while tracing
         if type(e).__name__ != "TermAndSolverIncompatible":

@@ -3,6 +3,7 @@ diverged — fast (chunks of fixed steps; finished lanes masked, then compacted 
 in bounded memory (tiles of at most ``tile`` starts)."""
 
 import math
+import time
 
 import diffrax
 import equinox as eqx
@@ -25,6 +26,7 @@ from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, 
 from .grid import Grid, Starts
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
+_PIECE_SECONDS = 0.25  # a compiled piece of a map runs about this long (see _Pacer)
 _BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
 
 
@@ -113,11 +115,12 @@ class _Stepper(eqx.Module):
         return y1, state1
 
     @eqx.filter_jit
-    def run_fixed(self, lanes):
-        """All ``chunk`` steps at once (a static trip count); judged by the caller."""
+    def run_fixed(self, lanes, s, s_end):
+        """Steps ``s, ..., s_end - 1`` of every lane, no checks (judged by the caller);
+        the bounds are arrays, so one compile serves every piece of the run."""
         ys, states, keys, fars = lanes
         step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
-        ys, states = jax.lax.fori_loop(0, self.chunk, lambda k, c: step(c[0], c[1], keys, k),
+        ys, states = jax.lax.fori_loop(s, s_end, lambda k, c: step(c[0], c[1], keys, k),
                                        (ys, states))
         return ys, states, keys, fars
 
@@ -232,6 +235,28 @@ class _Stepper(eqx.Module):
                                  (ys, states, jnp.zeros(_n_lanes(ys), jnp.int32)))[2]
 
 
+class _Pacer:
+    """Runs a map's compiled pieces one at a time (blocking on each, so Ctrl-C stops a
+    map within a piece and nothing queued keeps running after it), and sizes the next
+    piece (in steps, chunks or lanes) to take about ``_PIECE_SECONDS``, from the last one
+    measured (which may include its compilation: then the next is smaller)."""
+
+    def __init__(self, first):
+        self.size = first
+
+    def run(self, fn, units):
+        """``fn()`` run to completion; ``units`` is the work it did, or a function of its
+        output that says so."""
+        start = time.perf_counter()
+        out = jax.block_until_ready(fn())
+        elapsed = time.perf_counter() - start
+        done = units(out) if callable(units) else units
+        if done > 0:
+            rate = done / max(elapsed, 1e-6)
+            self.size = max(1, min(8 * self.size, int(rate * _PIECE_SECONDS)))
+        return out
+
+
 def _n_lanes(ys):
     """The number of lanes of a batch of states."""
     return jax.tree_util.tree_leaves(ys)[0].shape[0]
@@ -263,11 +288,16 @@ def _judge_at_end(runner, lanes, left, status, s, max_period):
     return status, period
 
 
-def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
+def _run_fixed(stepper, points, keys, fars, n_steps, max_period, pacer):
     """Fixed budget, no early stop: every start takes all steps and is judged at t1;
     returns end points, steps, times, status and periods per start."""
     ys, states = _init_lanes(stepper, jnp.asarray(points), keys)
-    lanes = stepper.run_fixed((ys, states, keys, fars))
+    lanes, s = (ys, states, keys, fars), 0
+    while s < n_steps:  # pieces of about _PIECE_SECONDS, at most one in flight
+        s_end = min(n_steps, s + pacer.size)
+        lanes = pacer.run(lambda: stepper.run_fixed(lanes, jnp.asarray(s), jnp.asarray(s_end)),
+                          s_end - s)
+        s = s_end
     status, period = _judge_at_end(stepper, lanes, np.ones(len(points), bool),
                                        np.full(len(points), NOT_CONVERGED), n_steps, max_period)
     steps = np.full(len(points), n_steps)
@@ -275,7 +305,7 @@ def _run_fixed(stepper, points, keys, fars, n_steps, max_period):
             period)
 
 
-def _drive(runner, points, keys, fars, n_steps, max_period=0):
+def _drive(runner, points, keys, fars, n_steps, max_period=0, pacer=None):
     """Run a tile until every start has converged, diverged or stopped, or the budget is
     spent. Decided lanes are frozen; once only a quarter of the lanes still run, they
     are compacted into a smaller batch (sizes 1024 * 4^k: few compilations), so the work
@@ -283,6 +313,7 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0):
     ``outcome``, ``times`` and its ``lane_axis``. Returns end points, steps (accepted
     steps), times, status and periods per start."""
     n = len(points)
+    pacer = _Pacer(4) if pacer is None else pacer
     state = runner.start(jnp.asarray(points), keys, jnp.asarray(fars))
     final = np.zeros((n, runner.center.shape[0]))
     steps = np.full(n, n_steps)
@@ -295,11 +326,20 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0):
     code = jnp.zeros(n, jnp.int32)
     s = 0
     while True:
-        state, active, done, code, s_dev = runner.advance(
-            state, active, done, code, jnp.asarray(s), jnp.asarray(n_steps),
-            jnp.asarray(len(lanes) // 4 if len(lanes) > _MIN_LANES else 0))
+        # a piece of whole chunks (chunk ends stay multiples of the chunk from 0)
+        compact_below = len(lanes) // 4 if len(lanes) > _MIN_LANES else 0
+        s_end = min(n_steps, s + pacer.size * runner.chunk)
+        s_start = s
+        state, active, done, code, s_dev = pacer.run(lambda: runner.advance(
+            state, active, done, code, jnp.asarray(s), jnp.asarray(s_end),
+            jnp.asarray(compact_below)), lambda out: -(-(int(out[-1]) - s_start)
+                                                       // runner.chunk))
         s = int(s_dev)
-        pos, act = np.asarray(runner.outcome(state)), np.asarray(active)
+        act = np.asarray(active)
+        n_act = int(act.sum())
+        if s < n_steps and n_act and n_act >= compact_below:
+            continue  # the piece ended, not the need to compact: run on
+        pos = np.asarray(runner.outcome(state))
         ds, cs, ts = np.asarray(done), np.asarray(code), runner.times(state, done)
         real = lanes >= 0
         fin = real & ~act
@@ -461,31 +501,44 @@ class _Controlled(eqx.Module):
 
 
 def _controlled_tile(flow, scheme, points, fars, t1, dt0, controller, tol, max_steps, center,
-                     chunk, unravel):
+                     chunk, unravel, pacer=None):
     """Energy control over a tile (see :class:`_Controlled`); returns end points,
     accepted steps, times, status and periods (all 0)."""
     terms, seen = _terms(flow, scheme, None, None, None)
     controller = bind_energy(controller, seen)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
                          float(tol), float(t1), jnp.asarray(dt0), chunk, unravel)
-    return _drive(runner, points, None, fars, max_steps)
+    return _drive(runner, points, None, fars, max_steps, pacer=pacer)
+
+
+_SOLVE_LANES = 2048  # error control: starts per compiled piece (one size: one compile)
 
 
 def _solve_tile(flow, scheme, points, keys, fars, t1, dt0, controller, tol, max_steps,
                 center):
     """Error control (diffrax controllers): one ``fo.solve`` per start, vectorized. Each
     lane runs its own while loop, so this path is slower per step than fixed steps.
-    ``steps`` are accepted steps, ``time`` the time at which the start converged."""
-    sol = jax.vmap(lambda x0, k: solve(flow, scheme, x0, t1=t1, dt0=dt0, controller=controller,
-                                       gtol=tol, key=k, max_steps=max_steps))(
-        jnp.asarray(points), keys)
-    pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(sol.y))
-    finite = np.asarray(jax.vmap(_finite)(sol.y))
+    ``steps`` are accepted steps, ``time`` the time at which the start converged.
+    Runs ``_SOLVE_LANES`` starts at a time (the last batch padded), blocking on each, so
+    Ctrl-C stops it within one batch; a start's result does not depend on its batch."""
+    n = len(points)
+    size = min(n, _SOLVE_LANES)
+    parts = []
+    for a in range(0, n, size):
+        idx = np.minimum(np.arange(a, a + size), n - 1)
+        sol = jax.block_until_ready(jax.vmap(lambda x0, k: solve(
+            flow, scheme, x0, t1=t1, dt0=dt0, controller=controller, gtol=tol, key=k,
+            max_steps=max_steps))(jnp.asarray(points[idx]), keys[idx]))
+        m = min(size, n - a)
+        parts.append(jax.tree_util.tree_map(lambda v: np.asarray(v)[:m], (
+            sol.y, sol.converged, sol.stats["num_accepted_steps"], sol.t)))
+    ys, converged, accepted, t_end = jax.tree_util.tree_map(
+        lambda *v: np.concatenate(v), *parts)
+    pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(ys))
+    finite = np.asarray(jax.vmap(_finite)(ys))
     bad = ~finite | (np.abs(pos - center).max(1) > fars)
-    status = np.where(bad, DIVERGED, np.where(np.asarray(sol.converged), CONVERGED,
-                                              AT_PRECISION))
-    steps = np.asarray(sol.stats["num_accepted_steps"])
-    return pos, steps, np.asarray(sol.t, float), status, np.zeros(len(pos), int)
+    status = np.where(bad, DIVERGED, np.where(converged, CONVERGED, AT_PRECISION))
+    return pos, accepted, np.asarray(t_end, float), status, np.zeros(len(pos), int)
 
 
 def _precision(controller, final, dtype):
@@ -718,6 +771,7 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         raise ValueError(f"basins(tile_order={tile_order!r}): give each of the {n_tiles} tile "
                          "indices once.")
     deterministic_budget = max_steps or 16_384
+    pacer = _Pacer(4 if early or controller is not None else 64)  # chunks, or fixed steps
     for done_tiles, index in enumerate(order, 1):
         sl = slice(index * tile, min(lanes, (index + 1) * tile))
         keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
@@ -725,12 +779,12 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
         pts = starts[sl] if replicas == 1 else starts[flat[sl]]
         fars = fars_all[flat[sl]]
         if controller is None:
-            out = _drive(stepper, pts, keys, fars, n_steps, 0 if noisy else max_period) \
-                if early else _run_fixed(stepper, pts, keys, fars, n_steps,
-                                         0 if noisy else max_period)
+            out = _drive(stepper, pts, keys, fars, n_steps, 0 if noisy else max_period,
+                         pacer) if early else _run_fixed(stepper, pts, keys, fars, n_steps,
+                                                         0 if noisy else max_period, pacer)
         elif isinstance(controller, schemes.EnergyController) and not noisy:
             out = _controlled_tile(flow, scheme, pts, fars, t1, dt0, controller, tol,
-                                   deterministic_budget, center, chunk, grid.unravel)
+                                   deterministic_budget, center, chunk, grid.unravel, pacer)
         else:
             out = _solve_tile(flow, scheme, pts, keys, fars, t1, dt0, controller, tol,
                               deterministic_budget, center)
