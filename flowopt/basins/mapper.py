@@ -3,6 +3,7 @@ diverged — fast (chunks of fixed steps; finished lanes masked, then compacted 
 in bounded memory (tiles of at most ``tile`` starts)."""
 
 import math
+import os
 import time
 
 import diffrax
@@ -587,6 +588,88 @@ def _starts(flow, grid, agents, spread, key):
     return points[:, None, :] + offsets[None]
 
 
+_MAX_MAP_STEPS = 2**30 - 1  # int32 step counters, with _BLOWN added to flag a blow-up
+
+
+def _check_step_count(t1, dt0, dtype):
+    """Refuse fixed-step maps whose step count the time dtype cannot count exactly
+    (float32: 2**24) or the int32 step counters cannot hold."""
+    _, n = _step_clock(0.0, float(t1), float(dt0), dtype)
+    limit = min(schemes.exact_integer_limit(dtype), _MAX_MAP_STEPS)
+    if n > limit:
+        why = (f"the mapper counts steps in int32 (at most {_MAX_MAP_STEPS:,})"
+               if limit == _MAX_MAP_STEPS else
+               f"a {jnp.dtype(dtype).name} clock counts steps exactly only up to {limit:,} "
+               "(2**24); float64 (jax_enable_x64 on) counts to "
+               f"{_MAX_MAP_STEPS:,}")
+        raise ValueError(
+            f"basins(t1={t1!r}, dt0={dt0!r}): t1 / dt0 = {n:,} fixed steps, and {why}. "
+            "Take a larger dt0 or a smaller t1.")
+
+
+def _available_memory():
+    """Bytes of memory available now (MemAvailable; else free physical pages)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _memory_needed(flow, grid, n, replicas, agents, tile, dtype):
+    """Bytes a map of ``n`` starts needs at its peak, before anything is allocated: the
+    starts (float64, with their agents), the per-lane results (end points, steps, times,
+    status, period: replicas included) and the classification's copies, the Dataset, and
+    one tile's working set (the lanes' states, several copies in flight). Calibrated on
+    Himmelblau maps (tests/test_map_size.py: within a factor 2 of the measured peak)."""
+    d = grid.dim if grid.unravel is None else _position_dim(flow, grid)
+    a = agents if flow.interacting and isinstance(agents, int) and agents >= 1 else 1
+    lanes = n * replicas
+    point = grid.dim
+    if grid.unravel is None:
+        shape = (a, d) if flow.interacting else (d,)
+        state = sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(
+            jax.eval_shape(flow.init, jax.ShapeDtypeStruct(shape, dtype))))
+    else:
+        state = point
+    b = jnp.dtype(dtype).itemsize
+    per_start = 8 * (3 * point * a + 2 * point + 1)  # points, starts, own/reach, far box
+    per_start += 8 * (2 * d + 6) + (8 * 10 if replicas > 1 else 0)  # the Dataset's arrays
+    per_lane = 8 * (4 * d + 8)  # results, flat/replica indices, classification copies
+    tile_lanes = min(tile, lanes)
+    per_tile_lane = 8 * b * state + 8 * (2 * d + 8)  # states in flight, host copies
+    return n * per_start + lanes * per_lane + tile_lanes * per_tile_lane
+
+
+def _check_memory(flow, grid, replicas, agents, tile, dtype, max_memory):
+    """Refuse, before allocating anything, a map that would need more than
+    ``max_memory`` bytes (default: half the memory available now)."""
+    if max_memory is None:
+        available = _available_memory()
+        if available is None:
+            return
+        limit, why = available / 2, "half the memory available now"
+    else:
+        limit, why = max_memory, "max_memory"
+    n = len(grid)
+    need = _memory_needed(flow, grid, n, replicas, agents, tile, dtype)
+    if need > limit:
+        raise ValueError(
+            f"basins(grid=...): mapping {n:,} starts"
+            f"{f' x {replicas} replicas' if replicas > 1 else ''} needs about "
+            f"{need / 2**30:.1f} GiB of memory (the starts, the per-start results and the "
+            f"Dataset are held in memory), more than the limit of {limit / 2**30:.1f} GiB "
+            f"({why}). Map a coarser grid, fewer replicas, or several smaller maps (e.g. "
+            "Grid.plane over parts of the window), each of which fits; or pass a larger "
+            "max_memory (in bytes) if the machine has the memory.")
+
+
 def _problem_box(flow, dim, far):
     """The far box's centre and half-width, and the problem's length scale: from the
     landscape's domain (10^6 domain widths around its centre) or, for a plain function,
@@ -611,7 +694,7 @@ def _check_value(name, value, minimum=0.0, strict=True, allow_none=False):
 def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
            attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
            agents=None, spread=0.1, far=None, max_steps=None, tile_order=None,
-           max_period=16, progress=False):
+           max_period=16, progress=False, max_memory=None):
     """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
 
     ``grid`` is a :class:`Grid` (a plane of starts: maps over ``(y, x)``) or a set of
@@ -741,6 +824,15 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius
 
+    if max_memory is not None:
+        max_memory = _arguments.number("basins", "max_memory", max_memory, minimum=0.0,
+                                       fix="Pass a number of bytes, e.g. max_memory=8 * 2**30.")
+    _check_memory(flow, grid, replicas, agents, tile, dtype, max_memory)
+    if controller is None:  # fixed steps are counted in int32 and the time dtype
+        _check_step_count(t1, dt0, dtype)
+    elif max_steps is not None and max_steps > _MAX_MAP_STEPS:
+        raise ValueError(f"basins(max_steps={max_steps!r}): the mapper counts steps in int32; "
+                         f"pass max_steps <= {_MAX_MAP_STEPS:,} (2**30 - 1).")
     starts = _starts(flow, grid, agents, spread, key)
     n = len(starts)
     lanes = n * replicas
