@@ -12,10 +12,10 @@ from ._problem import build, library, save_figure, scheme_of
 _STORE = "flowopt-out/basins.zarr"
 
 
-def _title(p, scheme, dt0, t1):
+def _title(p, scheme, dt0, t1, grid=True):
     ny, nx = p.grid.shape
     return (f"{p.name}, {_names.kebab(type(p.flow).__name__)} flow, {scheme}, dt0={dt0:g}, "
-            f"t1={t1:g}, {nx}x{ny} starts")
+            f"t1={t1:g}" + (f", {nx}x{ny} starts" if grid else ""))
 
 
 def _basin_kwargs(o, p):
@@ -263,7 +263,7 @@ def trajectories(**o):
     points = (np.array(o["starts"], float) if o["starts"] else
               np.random.default_rng(o["seed"]).uniform(lo, hi, (o["count"], 2)))
     sols = []
-    click.echo(f"\n{_title(p, o['scheme'], o['dt0'], o['t1'])}")
+    click.echo(f"\n{_title(p, o['scheme'], o['dt0'], o['t1'], grid=False)}")
     for i, x0 in enumerate(points):
         with library():
             sol = solve(p.flow, scheme, jax.numpy.asarray(x0), t1=o["t1"], dt0=o["dt0"],

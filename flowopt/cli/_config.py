@@ -97,6 +97,8 @@ def _arguments(path, command, table):
                 isinstance(param.type, Point) and _numbers(2)(value)):
             for v in value:
                 argv += [opt, _tokens(v)]
+        elif isinstance(param.type, Shape) and isinstance(value, list):
+            argv += [opt, "x".join(map(str, value))]
         else:
             argv += [opt, _tokens(value)]
     return argv + ["--"] + positional if positional else argv
