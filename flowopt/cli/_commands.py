@@ -81,6 +81,8 @@ def basins(**o):
     t1 = 10, dt0 = 0.01.
     """
     start = time.perf_counter()
+    if o["resume"] and o["overwrite"]:
+        raise click.UsageError("give --resume or --overwrite, not both.")
     p = build(**o)
     scheme = scheme_of(o["scheme"])
     with _store.executor(o["workers"], o["scheduler"], o["scheduler_timeout"]) as client:

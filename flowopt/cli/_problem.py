@@ -209,9 +209,12 @@ def build(landscape, loss, flow, param, control, rtol, atol, n, shape, bounds, s
         bounds = tuple(tuple(float(v) for v in row) for row in domain)
     with library():
         grid = Grid(bounds, grid_shape)
-    controller = {"fixed": None, "energy": schemes.EnergyController(),
-                  "pid": diffrax.PIDController(rtol=rtol, atol=atol)
-                  if control == "pid" else None}[control]
+    controller = None  # fixed steps
+    if control == "energy":
+        controller = schemes.EnergyController()
+    elif control == "pid":
+        with library():
+            controller = diffrax.PIDController(rtol=rtol, atol=atol)
     return Problem(fn, name, flow_obj, grid, controller, jax.random.key(seed), bounds)
 
 

@@ -10,7 +10,6 @@ itself; :func:`open_map` falls back to ``xarray.open_zarr``. Once they exist, de
 
 import contextlib
 import inspect
-import json
 import pathlib
 import shutil
 import warnings
@@ -83,8 +82,6 @@ def compute_map(flow, scheme, grid, *, store, resume, overwrite, client, **kwarg
     from .. import basins
 
     store = pathlib.Path(store)
-    if resume and overwrite:
-        raise click.UsageError("give --resume or --overwrite, not both.")
     if _library_stores():
         with library():
             return basins(flow, scheme, grid, store=str(store), resume=resume,
@@ -129,7 +126,3 @@ def open_map(path):
             return xr.open_zarr(path).load()
         except (OSError, KeyError, ValueError) as err:
             raise click.ClickException(f"{path} is not a basin map store ({err}).") from None
-
-
-def config_json(bmap):
-    return json.dumps(_config(bmap))
