@@ -86,12 +86,23 @@ def loss_output(owner, flow, x0):
 _ADAPTIVE = diffrax.AbstractAdaptiveStepSizeController
 
 
+def estimates_error(scheme):
+    """Whether ``scheme`` returns a local error estimate (what an error controller needs):
+    diffrax's adaptive solvers, and stochastic Runge–Kutta methods whose tableau has
+    error weights (ShARK, SRA1, ...)."""
+    if isinstance(scheme, diffrax.AbstractAdaptiveSolver):
+        return True
+    tableau = getattr(scheme, "tableau", None)
+    return isinstance(scheme, diffrax.AbstractSRK) and \
+        getattr(tableau, "b_error", None) is not None
+
+
 def controller(owner, controller, scheme):
     """An error-controlled step (``diffrax.PIDController``) needs a scheme with an error
     estimate, and sensible tolerances; traced fields pass."""
     if not isinstance(controller, _ADAPTIVE):
         return
-    if not isinstance(scheme, diffrax.AbstractAdaptiveSolver):
+    if not estimates_error(scheme):
         raise ValueError(
             f"{owner}(scheme={type(scheme).__name__}(), controller="
             f"{type(controller).__name__}(...)): error-controlled steps need a scheme that "
