@@ -7,13 +7,13 @@ step-size control, and :func:`solve`.
 
 from . import flows, landscapes, restarts
 from .basins import (Grid, align, basin_entropy, basins, boundary_fraction, capture_radius,
-                     compare, fractions, sample_uniform, stationary_table, sweep,
-                     uncertainty_exponent)
+                     compare, fractions, open_basins, sample_uniform, stationary_table,
+                     sweep, uncertainty_exponent)
 from .solve import Solution, solve, solve_batch
 
 __version__ = "0.1.0"
 
 __all__ = ["Grid", "Solution", "align", "basin_entropy", "basins", "boundary_fraction",
-           "capture_radius", "compare", "flows", "fractions", "landscapes", "restarts",
+           "capture_radius", "compare", "flows", "fractions", "landscapes", "open_basins", "restarts",
            "sample_uniform", "solve", "solve_batch", "stationary_table", "sweep",
            "uncertainty_exponent"]

@@ -192,6 +192,16 @@ class Grid:
         out = np.multiply.outer(np.asarray(self.y, float), v)[:, None, :] + c  # (ny, 1, d)
         return out + np.multiply.outer(np.asarray(self.x, float), u)[None]
 
+    def points_at(self, flat):
+        """The starts with flat (row-major) indices ``flat``, shape ``(len(flat), d)``:
+        the same numbers as ``points().reshape(-1, d)[flat]`` (the same operations in
+        the same order), without building the whole grid (a tile of a huge map)."""
+        flat = np.asarray(flat)
+        iy, ix = np.divmod(flat, self.shape[1])
+        c, u, v = (np.asarray(a, float) for a in (self.center, self.u, self.v))
+        return (np.asarray(self.y, float)[iy, None] * v + c) + \
+            np.asarray(self.x, float)[ix, None] * u
+
     def __len__(self):
         return self.shape[0] * self.shape[1]
 
@@ -285,6 +295,9 @@ class Starts:
 
     def points(self):
         return self.starts
+
+    def points_at(self, flat):
+        return self.starts[np.asarray(flat)]
 
     def __len__(self):
         return len(self.starts)

@@ -25,6 +25,9 @@ from ..solve import (_levy_area, _step_clock, _terms, as_seen, bind_energy, solv
 from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
                        classify, default_radius, losses_at, newton_steps, outcome_order)
 from .grid import Grid, Starts
+from .spec import MapSpec
+from .store import open_store
+from .tasks import run_tiles
 
 _MIN_LANES = 1024  # compaction stops at this many lanes
 _PIECE_SECONDS = 0.25  # a compiled piece of a map runs about this long (see _Pacer)
@@ -512,31 +515,27 @@ def _controlled_tile(flow, scheme, points, fars, t1, dt0, controller, tol, max_s
     return _drive(runner, points, None, fars, max_steps, pacer=pacer)
 
 
-_SOLVE_LANES = 2048  # error control: starts per compiled piece (one size: one compile)
-
-
 def _solve_tile(flow, scheme, points, keys, fars, t1, dt0, controller, tol, max_steps,
-                center):
+                center, lanes=None):
     """Error control (diffrax controllers): one ``fo.solve`` per start, vectorized. Each
     lane runs its own while loop, so this path is slower per step than fixed steps.
     ``steps`` are accepted steps, ``time`` the time at which the start converged.
-    Runs ``_SOLVE_LANES`` starts at a time (the last batch padded), blocking on each, so
-    Ctrl-C stops it within one batch; a start's result does not depend on its batch."""
-    n = len(points)
-    size = min(n, _SOLVE_LANES)
-    parts = []
-    for a in range(0, n, size):
-        idx = np.minimum(np.arange(a, a + size), n - 1)
-        sol = jax.block_until_ready(jax.vmap(lambda x0, k: solve(
-            flow, scheme, x0, t1=t1, dt0=dt0, controller=controller, gtol=tol, key=k,
-            max_steps=max_steps))(jnp.asarray(points[idx]), keys[idx]))
-        m = min(size, n - a)
-        parts.append(jax.tree_util.tree_map(lambda v: np.asarray(v)[:m], (
-            sol.y, sol.converged, sol.stats["num_accepted_steps"], sol.t)))
-    ys, converged, accepted, t_end = jax.tree_util.tree_map(
-        lambda *v: np.concatenate(v), *parts)
-    pos = np.asarray(jax.vmap(lambda y: _outcome(flow, y))(ys))
-    finite = np.asarray(jax.vmap(_finite)(ys))
+    Lane ``j`` of the map (``lanes``: the tile's lane indices) runs in slot
+    ``lanes[j] % width`` of programs of one width (``fo.solve_batch``'s), blocking on
+    each, so Ctrl-C stops it within one program, and a start's result (its steps under
+    adaptive control, its noise) does not depend on its tile, the tile's size or order."""
+    from ..solve import in_lanes, lane_scheme, lane_width
+    lanes = np.arange(len(points)) if lanes is None else np.asarray(lanes)
+    fresh = lane_scheme(scheme)
+
+    def one(x0, k):  # the outcome too is computed in the lane's own slot
+        sol = solve(flow, fresh, x0, t1=t1, dt0=dt0, controller=controller, gtol=tol, key=k,
+                    max_steps=max_steps)
+        return (_outcome(flow, sol.y), _finite(sol.y), sol.converged,
+                sol.stats["num_accepted_steps"], sol.t)
+
+    pos, finite, converged, accepted, t_end = jax.tree_util.tree_map(np.asarray, in_lanes(
+        one, (jnp.asarray(points), keys), lanes, lane_width(points[0], flow.needs_key)))
     bad = ~finite | (np.abs(pos - center).max(1) > fars)
     status = np.where(bad, DIVERGED, np.where(converged, CONVERGED, AT_PRECISION))
     return pos, accepted, np.asarray(t_end, float), status, np.zeros(len(pos), int)
@@ -573,19 +572,6 @@ def _position_dim(flow, grid):
                          f"{type(flow).__name__}'s state; build it with Grid.phase(flow, ...) "
                          "for this flow.")
     return x.shape[-1]
-
-
-def _starts(flow, grid, agents, spread, key):
-    points = grid.points().reshape(-1, grid.dim)
-    if not flow.interacting:
-        return points
-    if agents is None or not isinstance(agents, int) or agents < 1:
-        raise ValueError(f"basins(agents={agents!r}): {type(flow).__name__} moves agents; pass "
-                         "agents=N >= 1 (the grid point is the centre of their cloud).")
-    offsets = spread * np.asarray(jax.random.normal(
-        jax.random.fold_in(jax.random.key(0) if key is None else key, 2**31 - 1),
-        (agents, grid.dim)))
-    return points[:, None, :] + offsets[None]
 
 
 _MAX_MAP_STEPS = 2**30 - 1  # int32 step counters, with _BLOWN added to flag a blow-up
@@ -691,66 +677,13 @@ def _check_value(name, value, minimum=0.0, strict=True, allow_none=False):
                              allow_none=allow_none)
 
 
-def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
-           attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
-           agents=None, spread=0.1, far=None, max_steps=None, tile_order=None,
-           max_period=16, progress=False, max_memory=None):
-    """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
+def plan(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
+         attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
+         agents=None, spread=0.1, far=None, max_steps=None, max_period=16, max_memory=None):
+    """The validated :class:`~flowopt.basins.spec.MapSpec` of a map (the arguments of
+    :func:`basins`, checked before anything compiles or allocates, defaults resolved).
+    Raises what :func:`basins` raises for bad input."""
 
-    ``grid`` is a :class:`Grid` (a plane of starts: maps over ``(y, x)``) or a set of
-    starts (:func:`sample_uniform`, or any array of shape ``(n, d)``: maps over
-    ``start``, e.g. seed 002's random restarts).
-
-    Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
-    ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration; other diffrax controllers run one adaptive solve per start.
-    ``tol`` defaults to 1e-6 in float64, 1e-3 in float32. With fixed steps a start stops
-    at the first step whose update moves its state by at most ``tol dt`` (max norm; the
-    discrete map is stationary to ``tol``); it has converged if the flow is stationary
-    there within ``10 tol`` (``max|grad f|``, ``max|x'|``), else it sits at a fixed point
-    of the scheme (-5). Under energy control a start has converged at the first
-    accepted step where ``max|grad f| <= tol`` and ``max|x'| <= tol``. Either way it is
-    frozen there: its ``steps``, ``time`` and end point are its own, whatever else
-    shares its tile or chunk. A start that its control stopped
-    (the energy controller's step floor; an error controller at ``t1``) counts as
-    converged when its end point is within the control's precision of a stationary
-    point (the Newton step: ``sqrt(eps) max(1, |x|)`` for the energy controller,
-    ``10 (atol + rtol |x|)`` for error control). It has diverged once a step is
-    non-finite, or when its position is farther than ``far`` (max norm) from the
-    problem's centre (fixed steps: at t1; energy control: at any accepted step): default 10^6 domain widths from a landscape's domain centre, 10^6 from the
-    origin for a plain function, and never less than 10 times the start's own distance
-    -- it never depends on the grid window.
-
-    Converged end points take the index of the nearest attractor within ``radius``
-    (``attractors`` if given, else the landscape's known minima; default radius: half
-    the closest distance between them, at most 5% of the problem's scale); other
-    stationary points are classified by their Hessian with a higher-order test where it
-    is singular (-3 if not a minimum); new minima are discovered and grouped by
-    connected components (a ring of minima is one attractor of kind "set"). Fixed-step
-    starts still moving at ``t1`` are tested for a cycle of the discrete map of period
-    p <= ``max_period`` (-4, ``period`` p) or a fixed point of the scheme that is not
-    stationary for the flow (-5). Stochastic flows run to ``t1`` with ``replicas`` runs
-    per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does not
-    depend on ``tile`` or ``tile_order``; interacting flows start ``agents`` agents
-    around each grid point (``spread``) and are judged by ``flow.outcome``.
-
-    Returns an ``xarray.Dataset`` with dims ``(y, x)`` (or ``start``): ``label``
-    (attractor index, or -1 diverged, -2 not converged, -3 stationary non-minimum, -4
-    periodic cycle, -5 fixed point of the scheme), ``steps`` (accepted steps until the
-    criterion held), ``time`` (the start's own time then), ``period``, ``final_loss``,
-    ``final_x`` (.., dim); for replicas also ``probability`` (outcome, ..) in the
-    order 0..k-1, -1, -2, -3, -4, -5 and ``entropy``. Coordinates ``attractor`` with
-    ``attractor_x``, ``attractor_loss``, ``attractor_hessian``, ``attractor_kind``,
-    ``attractor_members``; the configuration is in ``attrs``.
-
-    Example:
-        >>> import flowopt as fo, schemes
-        >>> loss = fo.landscapes.Himmelblau()
-        >>> bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(),
-        ...                  fo.Grid(loss.domain, (32, 32)), t1=10.0, dt0=1e-2)
-        >>> sorted(set(bmap["label"].values.ravel().tolist()))
-        [0, 1, 2, 3]
-    """
     if not isinstance(flow, AbstractFlow):
         raise TypeError(f"basins(flow={flow!r}): pass a flow, e.g. fo.flows.GradientFlow(loss).")
     if not isinstance(scheme, diffrax.AbstractSolver):
@@ -824,6 +757,10 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     radius = default_radius(attractors if attractors is not None else np.zeros((0, dim)),
                             scale) if radius is None else radius
 
+    if flow.interacting and not (isinstance(agents, int) and not isinstance(agents, bool)
+                                 and agents >= 1):
+        raise ValueError(f"basins(agents={agents!r}): {type(flow).__name__} moves agents; pass "
+                         "agents=N >= 1 (the grid point is the centre of their cloud).")
     if max_memory is not None:
         max_memory = _arguments.number("basins", "max_memory", max_memory, minimum=0.0,
                                        fix="Pass a number of bytes, e.g. max_memory=8 * 2**30.")
@@ -833,77 +770,221 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     elif max_steps is not None and max_steps > _MAX_MAP_STEPS:
         raise ValueError(f"basins(max_steps={max_steps!r}): the mapper counts steps in int32; "
                          f"pass max_steps <= {_MAX_MAP_STEPS:,} (2**30 - 1).")
-    starts = _starts(flow, grid, agents, spread, key)
-    n = len(starts)
-    lanes = n * replicas
-    flat = np.repeat(np.arange(n), replicas)
-    reps = np.tile(np.arange(replicas), n)
-    # each start's box: at least 10 times its own distance from the centre
-    own = starts.mean(1) if starts.ndim == 3 else starts
-    if grid.unravel is not None:
-        own = np.asarray(jax.vmap(lambda p: flow.position(grid.unravel(p)))(jnp.asarray(own)))
-    reach = np.abs(own - center)
-    fars_all = np.full(len(own), far, dtype) if 10 * reach.max() <= far else \
-        np.maximum(far, 10 * reach.max(1)).astype(dtype)  # (max over a short axis is slow)
-    clock, n_steps = _step_clock(0.0, float(t1), float(dt0), dtype)
-    # a Python-float step is a compile-time constant: XLA folds it into the update
-    clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
-    early = early_stop and not noisy
-    # without early stop nothing is decided before t1: one chunk, no intermediate checks
-    stepper = _Stepper(flow, scheme, clock, jnp.asarray(center, dtype), float(tol),
-                       chunk if early else n_steps, noisy, grid.unravel)
-    final = np.zeros((lanes, dim))
-    steps = np.zeros(lanes, int)
-    times = np.zeros(lanes)
-    status = np.zeros(lanes, int)
-    period = np.zeros(lanes, int)
-    n_tiles = -(-lanes // tile)
-    order = range(n_tiles) if tile_order is None else list(tile_order)
-    if sorted(order) != list(range(n_tiles)):
-        raise ValueError(f"basins(tile_order={tile_order!r}): give each of the {n_tiles} tile "
-                         "indices once.")
-    deterministic_budget = max_steps or 16_384
-    pacer = _Pacer(4 if early or controller is not None else 64)  # chunks, or fixed steps
-    for done_tiles, index in enumerate(order, 1):
-        sl = slice(index * tile, min(lanes, (index + 1) * tile))
-        keys = _keys(key, jnp.asarray(flat[sl]), jnp.asarray(reps[sl]), replicas > 1) \
-            if noisy or controller is not None else jnp.zeros(sl.stop - sl.start, jnp.uint32)
-        pts = starts[sl] if replicas == 1 else starts[flat[sl]]
-        fars = fars_all[flat[sl]]
-        if controller is None:
-            out = _drive(stepper, pts, keys, fars, n_steps, 0 if noisy else max_period,
-                         pacer) if early else _run_fixed(stepper, pts, keys, fars, n_steps,
-                                                         0 if noisy else max_period, pacer)
-        elif isinstance(controller, schemes.EnergyController) and not noisy:
-            out = _controlled_tile(flow, scheme, pts, fars, t1, dt0, controller, tol,
-                                   deterministic_budget, center, chunk, grid.unravel, pacer)
-        else:
-            out = _solve_tile(flow, scheme, pts, keys, fars, t1, dt0, controller, tol,
-                              deterministic_budget, center)
-        final[sl], steps[sl], times[sl], status[sl], period[sl] = out
-        if progress:
-            print(f"basins: tile {done_tiles}/{n_tiles}")
+    return MapSpec(flow=flow, scheme=scheme, grid=grid, t1=float(t1), dt0=float(dt0),
+                   controller=controller, key=key, replicas=replicas, attractors=attractors,
+                   tol=float(tol), radius=float(radius), far=float(far), scale=float(scale),
+                   center=np.asarray(center, float), tile=tile, chunk=chunk,
+                   early_stop=bool(early_stop), agents=agents, spread=float(spread),
+                   max_steps=max_steps, max_period=max_period, dim=dim,
+                   dtype=jnp.dtype(dtype).name)
 
+
+def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
+           attractors=None, tol=None, radius=None, tile=262_144, chunk=64, early_stop=True,
+           agents=None, spread=0.1, far=None, max_steps=None, tile_order=None,
+           max_period=16, progress=False, max_memory=None, executor=None, store=None,
+           resume=False, overwrite=False):
+    """Which attractor each start of ``grid`` reaches under ``flow`` and ``scheme``.
+
+    ``grid`` is a :class:`Grid` (a plane of starts: maps over ``(y, x)``) or a set of
+    starts (:func:`sample_uniform`, or any array of shape ``(n, d)``: maps over
+    ``start``, e.g. seed 002's random restarts).
+
+    Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
+    ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
+    each per iteration; other diffrax controllers run one adaptive solve per start.
+    ``tol`` defaults to 1e-6 in float64, 1e-3 in float32. With fixed steps a start stops
+    at the first step whose update moves its state by at most ``tol dt`` (max norm; the
+    discrete map is stationary to ``tol``); it has converged if the flow is stationary
+    there within ``10 tol`` (``max|grad f|``, ``max|x'|``), else it sits at a fixed point
+    of the scheme (-5). Under energy control a start has converged at the first
+    accepted step where ``max|grad f| <= tol`` and ``max|x'| <= tol``. Either way it is
+    frozen there: its ``steps``, ``time`` and end point are its own, whatever else
+    shares its tile or chunk. A start that its control stopped
+    (the energy controller's step floor; an error controller at ``t1``) counts as
+    converged when its end point is within the control's precision of a stationary
+    point (the Newton step: ``sqrt(eps) max(1, |x|)`` for the energy controller,
+    ``10 (atol + rtol |x|)`` for error control). It has diverged once a step is
+    non-finite, or when its position is farther than ``far`` (max norm) from the
+    problem's centre (fixed steps: at t1; energy control: at any accepted step): default 10^6 domain widths from a landscape's domain centre, 10^6 from the
+    origin for a plain function, and never less than 10 times the start's own distance
+    -- it never depends on the grid window.
+
+    Converged end points take the index of the nearest attractor within ``radius``
+    (``attractors`` if given, else the landscape's known minima; default radius: half
+    the closest distance between them, at most 5% of the problem's scale); other
+    stationary points are classified by their Hessian with a higher-order test where it
+    is singular (-3 if not a minimum); new minima are discovered and grouped by
+    connected components (a ring of minima is one attractor of kind "set"). Fixed-step
+    starts still moving at ``t1`` are tested for a cycle of the discrete map of period
+    p <= ``max_period`` (-4, ``period`` p) or a fixed point of the scheme that is not
+    stationary for the flow (-5). Stochastic flows run to ``t1`` with ``replicas`` runs
+    per start, keyed ``fold_in(fold_in(key, flat_index), replica)``, so the map does not
+    depend on ``tile`` or ``tile_order``; interacting flows start ``agents`` agents
+    around each grid point (``spread``) and are judged by ``flow.outcome``.
+
+    Returns an ``xarray.Dataset`` with dims ``(y, x)`` (or ``start``): ``label``
+    (attractor index, or -1 diverged, -2 not converged, -3 stationary non-minimum, -4
+    periodic cycle, -5 fixed point of the scheme), ``steps`` (accepted steps until the
+    criterion held), ``time`` (the start's own time then), ``period``, ``final_loss``,
+    ``final_x`` (.., dim); for replicas also ``probability`` (outcome, ..) in the
+    order 0..k-1, -1, -2, -3, -4, -5 and ``entropy``. Coordinates ``attractor`` with
+    ``attractor_x``, ``attractor_loss``, ``attractor_hessian``, ``attractor_kind``,
+    ``attractor_members``; the configuration is in ``attrs``.
+
+    Example:
+        >>> import flowopt as fo, schemes
+        >>> loss = fo.landscapes.Himmelblau()
+        >>> bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(),
+        ...                  fo.Grid(loss.domain, (32, 32)), t1=10.0, dt0=1e-2)
+        >>> sorted(set(bmap["label"].values.ravel().tolist()))
+        [0, 1, 2, 3]
+    """
+    spec = plan(flow, scheme, grid, t1=t1, dt0=dt0, controller=controller, key=key,
+                replicas=replicas, attractors=attractors, tol=tol, radius=radius, tile=tile,
+                chunk=chunk, early_stop=early_stop, agents=agents, spread=spread, far=far,
+                max_steps=max_steps, max_period=max_period, max_memory=max_memory)
+    order = _tile_order(spec, tile_order)
+    durable = None if store is None else open_store(store, spec, resume=resume,
+                                                    overwrite=overwrite)
+    raw, computed = run_tiles(spec, order, run_tile, executor=executor, store=durable,
+                              progress=progress)
+    bmap = assemble(spec, raw)
+    bmap.attrs["tiles_computed"] = computed  # by this call (a resumed map: the missing)
+    if durable is not None:
+        durable.write_map(bmap)
+    return bmap
+
+
+def _tile_order(spec, tile_order):
+    """The order tiles are run in (it never changes a result): 0, 1, ... by default."""
+    if tile_order is None:
+        return list(range(spec.n_tiles))
+    order = list(tile_order)
+    if sorted(order) != list(range(spec.n_tiles)):
+        raise ValueError(f"basins(tile_order={tile_order!r}): give each of the {spec.n_tiles} "
+                         "tile indices once.")
+    return order
+
+
+_RUNNERS = {}  # spec digest -> runner: a worker compiles once per map, not per tile
+
+
+def _runner(spec):
+    """The compiled machinery of ``spec``'s tiles, built once per process and map."""
+    runner = _RUNNERS.get(spec.digest)
+    if runner is None:
+        noisy = isinstance(spec.flow, (AbstractStochasticFlow, AbstractRandomFlow))
+        dtype = jnp.dtype(spec.dtype)
+        clock, n_steps = _step_clock(0.0, spec.t1, spec.dt0, dtype)
+        # a Python-float step is a compile-time constant: XLA folds it into the update
+        clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
+        early = spec.early_stop and not noisy
+        # without early stop nothing is decided before t1: one chunk, no checks on the way
+        stepper = _Stepper(spec.flow, spec.scheme, clock, jnp.asarray(spec.center, dtype),
+                           spec.tol, spec.chunk if early else n_steps, noisy,
+                           spec.grid.unravel)
+        runner = dict(stepper=stepper, n_steps=n_steps, early=early, noisy=noisy,
+                      pacer=_Pacer(4 if early or spec.controller is not None else 64))
+        _RUNNERS.clear()  # one map at a time per process
+        _RUNNERS[spec.digest] = runner
+    return runner
+
+
+def _tile_starts(spec, flat):
+    """The starts of the given flat start indices: grid points (with the agents' cloud
+    around each for interacting flows), computed for these indices only."""
+    points = spec.grid.points_at(flat)
+    if not spec.flow.interacting:
+        return points
+    offsets = spec.spread * np.asarray(jax.random.normal(
+        jax.random.fold_in(spec.key, 2**31 - 1), (spec.agents, spec.grid.dim)))
+    return points[:, None, :] + offsets[None]
+
+
+def _fars(spec, flow, points):
+    """Each start's far box: ``far``, widened to 10 times its own distance from the
+    centre."""
+    own = points.mean(1) if points.ndim == 3 else points
+    if spec.grid.unravel is not None:
+        own = np.asarray(jax.vmap(lambda p: flow.position(spec.grid.unravel(p)))(
+            jnp.asarray(own)))
+    reach = np.abs(own - spec.center)
+    dtype = jnp.dtype(spec.dtype)
+    if 10 * reach.max() <= spec.far:
+        return np.full(len(own), spec.far, dtype)
+    return np.maximum(spec.far, 10 * reach.max(1)).astype(dtype)  # (short-axis max is slow)
+
+
+def run_tile(spec, index):
+    """Tile ``index`` of the map ``spec``: its lanes integrated to a decision. A pure
+    function of (spec, index): the same arrays in any process, order or executor.
+    Returns a dict of NumPy arrays over the tile's lanes: ``final`` (n, d), ``steps``,
+    ``time``, ``status`` (internal codes) and ``period``."""
+    with jax.enable_x64(spec.dtype == "float64"):  # a worker computes in the map's dtype
+        return _run_tile(spec, index)
+
+
+def _run_tile(spec, index):
+    run = _runner(spec)
+    a, b = spec.tile_lanes(index)
+    lanes = np.arange(a, b)
+    flat, reps = lanes // spec.replicas, lanes % spec.replicas
+    noisy, controller = run["noisy"], spec.controller
+    keys = _keys(spec.key, jnp.asarray(flat), jnp.asarray(reps), spec.replicas > 1) \
+        if noisy or controller is not None else jnp.zeros(b - a, jnp.uint32)
+    pts = _tile_starts(spec, flat)
+    fars = _fars(spec, spec.flow, pts)
+    max_period = 0 if noisy else spec.max_period
+    budget = spec.max_steps or 16_384
+    pacer = run["pacer"]
+    if controller is None:
+        stepper, n_steps = run["stepper"], run["n_steps"]
+        out = _drive(stepper, pts, keys, fars, n_steps, max_period, pacer) if run["early"] \
+            else _run_fixed(stepper, pts, keys, fars, n_steps, max_period, pacer)
+    elif isinstance(controller, schemes.EnergyController) and not noisy:
+        out = _controlled_tile(spec.flow, spec.scheme, pts, fars, spec.t1, spec.dt0,
+                               controller, spec.tol, budget, spec.center, spec.chunk,
+                               spec.grid.unravel, pacer)
+    else:
+        out = _solve_tile(spec.flow, spec.scheme, pts, keys, fars, spec.t1, spec.dt0,
+                          controller, spec.tol, budget, spec.center, lanes)
+    final, steps, times, status, period = out
+    return dict(final=np.asarray(final, float).reshape(b - a, spec.dim),
+                steps=np.asarray(steps, np.int64), time=np.asarray(times, float),
+                status=np.asarray(status, np.int32), period=np.asarray(period, np.int32))
+
+
+def assemble(spec, raw):
+    """The map's Dataset from all tiles' raw results (``raw``: the arrays of
+    :func:`run_tile` over all lanes, in lane order): control-stopped starts judged by
+    their Newton step, end points classified, attractors found and grouped."""
+    final, steps, times = raw["final"], raw["steps"], raw["time"]
+    status, period = raw["status"].astype(int), raw["period"].astype(int)
+    loss, controller = spec.flow.loss, spec.controller
+    noisy = isinstance(spec.flow, (AbstractStochasticFlow, AbstractRandomFlow))
     period[status == SPURIOUS] = 1  # a fixed point of the scheme: a cycle of period 1
     # stopped by the control: converged if within the control's precision of a
     # stationary point, else still moving
     stopped = np.nonzero(status == AT_PRECISION)[0]
     if len(stopped):
         near = newton_steps(loss, final[stopped]) <= _precision(controller, final[stopped],
-                                                                 dtype)
+                                                                 jnp.dtype(spec.dtype))
         status[stopped] = np.where(near, CONVERGED, NOT_CONVERGED)
     # noisy flows never become stationary: an end point within `radius` of a known
     # attractor takes its label, any other is "not converged" (no discovery under noise)
     labels, positions, losses, hess, kinds, members, spreads = classify(
-        loss, final, status, attractors, radius, tol, scale, discover=not noisy)
-    return _dataset(grid, labels, final, steps, times, period, replicas, positions, losses,
-                    hess, kinds, members, spreads,
-                    dict(t1=float(t1), dt0=float(dt0), tol=float(tol), radius=float(radius),
-                         far=float(far), scale=float(scale), tile=tile, chunk=chunk,
-                         early_stop=int(early_stop), replicas=replicas,
-                         max_period=max_period, controller=repr(controller),
-                         agents=repr(agents), spread=float(spread),
-                         flow=repr(flow)[:500], scheme=repr(scheme)[:200]), loss)
+        loss, final, status, spec.attractors, spec.radius, spec.tol, spec.scale,
+        discover=not noisy)
+    return _dataset(spec.grid, labels, final, steps, times, period, spec.replicas, positions,
+                    losses, hess, kinds, members, spreads,
+                    dict(t1=spec.t1, dt0=spec.dt0, tol=spec.tol, radius=spec.radius,
+                         far=spec.far, scale=spec.scale, tile=spec.tile, chunk=spec.chunk,
+                         early_stop=int(spec.early_stop), replicas=spec.replicas,
+                         max_period=spec.max_period, controller=repr(controller),
+                         agents=repr(spec.agents), spread=spec.spread,
+                         flow=repr(spec.flow)[:500], scheme=repr(spec.scheme)[:200],
+                         spec_digest=spec.digest), loss)
 
 
 def _dataset(grid, labels, final, steps, times, period, replicas, positions, losses, hess,
