@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pytest
 
+import flowopt as fo
+
 COMMANDS = ["basins", "compare", "sweep", "trajectories", "show", "run"]
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONWARNINGS": "ignore"}
 
@@ -105,9 +107,7 @@ def test_basins_writes_store_and_figure_then_show_and_toml(tmp_path):
         'shape = [24, 16]\nt1 = 20\nout = "m/map.zarr"\noverwrite = true\nquiet = true\n')
     run = flowopt("run", "run.toml", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    import xarray as xr
-
-    bmap = xr.open_zarr(tmp_path / "m/map.zarr")
+    bmap = fo.open_basins(tmp_path / "m/map.zarr")
     assert bmap["label"].shape == (16, 24) and bmap.sizes["attractor"] == 4
 
 

@@ -20,8 +20,8 @@ from .. import _arguments
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
 from ..landscapes.base import max_abs as _max_abs
-from ..solve import (_levy_area, _step_clock, _terms, as_seen, bind_energy, solve,
-                     stationary)
+from ..solve import (_check_ode_scheme, _levy_area, _step_clock, _terms, as_seen,
+                     bind_energy, solve, stationary)
 from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
                        classify, default_radius, losses_at, newton_steps, outcome_order)
 from .grid import Grid, Starts
@@ -751,6 +751,15 @@ def plan(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
     if isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme, schemes.HMM):
         _arguments.sde_scheme("basins", flow, scheme)
     _arguments.loss_output("basins", flow, np.zeros(dim, dtype))
+    # a scheme that cannot integrate this flow is named now, not inside a tile
+    try:
+        if not isinstance(flow, AbstractStochasticFlow):
+            _check_ode_scheme(flow, scheme)
+        _terms(flow, scheme, None)
+    except ValueError as e:
+        message = str(e)
+        raise ValueError("basins(" + message[len("solve("):] if message.startswith("solve(")
+                         else message) from None
     if controller is None:
         _arguments.resolvable_tol("basins", loss, tol, dt0, attractors, dtype)
     center, scale, far = _problem_box(flow, dim, far)
