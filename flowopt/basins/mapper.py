@@ -832,6 +832,17 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     depend on ``tile`` or ``tile_order``; interacting flows start ``agents`` agents
     around each grid point (``spread``) and are judged by ``flow.outcome``.
 
+    The map runs as tiles of ``tile`` lanes (:func:`plan` -> :func:`run_tile` per tile ->
+    :func:`assemble`); a tile's result depends only on the map and its index, never on
+    ``tile_order``, the executor or the resume history. ``executor``: ``None`` (this
+    process), a ``dask.distributed.Client`` or any ``concurrent.futures``-style executor.
+    ``store``: a path; each finished tile is committed there (Zarr, with its SHA-256), and
+    the map at the end (:func:`flowopt.open_basins` reads it). An existing store needs
+    ``resume=True`` (compute only the missing or damaged tiles; refused, naming the fields
+    that differ, if the store holds another map) or ``overwrite=True``. ``progress``: a
+    progress bar (tqdm). ``max_memory`` (bytes; default half the available memory): a map
+    whose estimated footprint exceeds it is refused before anything is allocated.
+
     Returns an ``xarray.Dataset`` with dims ``(y, x)`` (or ``start``): ``label``
     (attractor index, or -1 diverged, -2 not converged, -3 stationary non-minimum, -4
     periodic cycle, -5 fixed point of the scheme), ``steps`` (accepted steps until the
