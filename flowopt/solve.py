@@ -1,5 +1,7 @@
 """``flowopt.solve``: a flow, a scheme and a step-size control, handed to ``diffeqsolve``."""
 
+import dataclasses
+import functools
 import math
 import time
 from typing import Any
@@ -7,6 +9,7 @@ from typing import Any
 import diffrax
 import equinox as eqx
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -841,7 +844,96 @@ def _check_ode_scheme(flow, scheme):
         )
 
 
-def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
+# Rows that do not depend on their batch. XLA compiles a vmapped solve differently for
+# each batch size, and within one program a lane's arithmetic depends on its position
+# (which products become FMAs, which vector variant evaluates exp or log, the remainder
+# of a vector loop): a row's last bits depended on its batch (one ulp in float32 in most
+# rows, with every scheme), and adaptive steps (accept or reject) and chaotic flows turn
+# last bits into different paths (up to 0.015 on Himmelblau; a batch of 36 against
+# batches of 1, 5 or 12). Per-compile XLA options cannot fix this (the CPU's instruction
+# set is fixed per process). Diffrax also couples the lanes of FSAL schemes (Tsit5,
+# Dopri5, Bosh3): one lane's rejected first step makes every lane re-evaluate its first
+# stage instead of reusing its last one. So lanes run in programs of one fixed width,
+# each in the slot its index names (index mod width), one compile per width, and FSAL
+# schemes evaluate their first stage at every step (one more evaluation per step).
+# state elements per program; a lane that draws its noise from a VirtualBrownianTree
+# (noise under an adaptive controller) costs ~100x a fixed step's lane: narrower programs
+_LANE_STATE = {True: 2**7, False: 2**12}
+_LANE_CAP = 1024
+_ACCELERATOR_SCALE = 2**8  # GPUs and TPUs run far wider programs
+
+
+def lane_width(x0, costly):
+    """The fixed width of the programs that run a batch's lanes: a power of two, from
+    the size of one start ``x0`` and whether its lanes are ``costly`` (noise under an
+    adaptive controller): a function of these only, never of the batch."""
+    size = max(1, int(np.prod(np.shape(x0))))
+    scale = 1 if jax.default_backend() == "cpu" else _ACCELERATOR_SCALE
+    fit = max(1, _LANE_STATE[bool(costly)] * scale // size)
+    return int(min(_LANE_CAP * scale, 2 ** int(math.log2(fit))))
+
+
+@functools.cache
+def _fresh_first_stage_class(cls):
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        return cls.step(self, terms, t0, t1, y0, args, solver_state, True)
+    return type(cls.__name__, (cls,), {"step": step, "__qualname__": cls.__qualname__,
+                                       "__module__": cls.__module__})
+
+
+def lane_scheme(scheme):
+    """``scheme``, except that an FSAL Runge-Kutta scheme evaluates its first stage at
+    every step (as after a jump), so no lane's step depends on the other lanes."""
+    tableau = getattr(scheme, "tableau", None)
+    if not isinstance(scheme, diffrax.AbstractRungeKutta) or tableau is None or not all(
+            t.fsal for t in getattr(tableau, "tableaus", (tableau,))):
+        return scheme
+    fresh = object.__new__(_fresh_first_stage_class(type(scheme)))
+    for field in dataclasses.fields(scheme):
+        object.__setattr__(fresh, field.name, getattr(scheme, field.name))
+    return fresh
+
+
+@jax.jit
+def _join_lanes(parts, where):
+    return jax.tree_util.tree_map(lambda *v: jnp.concatenate(v)[where], *parts)
+
+
+def in_lanes(one, batched, ids, width):
+    """``jax.vmap(one)(*batched)``, run as programs of ``width`` lanes: lane ``j`` in slot
+    ``ids[j] % width`` (the other slots repeat a lane of the same program), blocking on
+    each program. A lane's result depends only on its inputs and on ``ids[j] % width``,
+    not on the other lanes or their number. Traced inputs (inside jit or vmap): plain
+    vmap, with no such guarantee."""
+    leaves = jax.tree_util.tree_leaves((batched, ids))
+    if any(isinstance(v, jax.core.Tracer) for v in leaves):
+        return jax.vmap(one)(*batched)
+    ids = np.asarray(ids).astype(np.int64)
+    n = len(ids)
+    slot = ids % width
+    counts = np.bincount(slot, minlength=width)
+    order = np.argsort(slot, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - (np.cumsum(counts) - counts)[slot[order]]
+    table = np.full((int(counts.max()), width), -1)
+    table[rank, slot] = np.arange(n)
+    table = np.where(table < 0, table.max(axis=1, keepdims=True), table)
+    fun, parts = None, []
+    for row in table:
+        chunk = jax.tree_util.tree_leaves(
+            jax.tree_util.tree_map(lambda a: a[jnp.asarray(row)], batched))
+        if fun is None:  # trace once; every program reuses the compiled solve
+            closed, shape = jax.make_jaxpr(
+                lambda *leaves: jax.vmap(one)(*jax.tree_util.tree_unflatten(
+                    jax.tree_util.tree_structure(batched), leaves)),
+                return_shape=True)(*chunk)
+            fun = jax.extend.core.jaxpr_as_fun(closed)
+            tree = jax.tree_util.tree_structure(shape)
+        parts.append(jax.block_until_ready(jax.tree_util.tree_unflatten(tree, fun(*chunk))))
+    return _join_lanes(parts, jnp.asarray(rank * width + slot))
+
+
+def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None, lanes=None,
                 **kwargs) -> Solution:
     """:func:`solve` for a batch of starts ``x0s`` (leading axis), vectorized.
 
@@ -849,7 +941,17 @@ def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
     ``indices = first_index + arange(n)`` by default, so a result does not depend on how
     starts are split into batches or ordered: rows ``a:b`` solved with ``first_index=a``,
     or any permutation of the rows with the matching ``indices``, reproduce the whole
-    batch's rows bit for bit.
+    batch's rows bit for bit -- for deterministic flows too, with fixed or adaptive steps.
+    XLA computes a lane's last bits differently with its batch and its place in it, and
+    adaptive steps or chaos make paths of them, so the starts run in programs of one
+    fixed width ``lanes`` (default :func:`lane_width`: on a CPU 64 lanes of 2-d noise
+    under an adaptive controller, else up to 1024), start ``i`` in slot
+    ``indices[i] % lanes``, and FSAL schemes (Tsit5, Dopri5) evaluate their first stage at
+    every step. A batch smaller than the width still pays for the width: for a few long
+    runs pass a small ``lanes`` (rows are then identical across calls with that
+    ``lanes``). A row may differ in its last bits from :func:`solve` of the same start
+    alone. The guarantee holds for calls outside ``jax.jit``; traced inside one, the
+    batch is one plain vmap.
     """
     if not isinstance(flow, AbstractFlow):
         raise TypeError(f"solve_batch(flow={flow!r}): flow must be a flowopt flow, e.g. "
@@ -863,11 +965,15 @@ def solve_batch(flow, scheme, x0s, *, key=None, first_index=0, indices=None,
                          "fo.solve for a single start.")
     _check_key(key, "solve_batch")
     n = x0s.shape[0]
-    if key is None:
-        return jax.vmap(lambda x0: solve(flow, scheme, x0, **kwargs))(x0s)
     indices = first_index + jnp.arange(n) if indices is None else jnp.asarray(indices)
     if indices.shape != (n,):
         raise ValueError(f"solve_batch(indices=...): need one index per start, shape ({n},), "
                          f"not {indices.shape}.")
-    return jax.vmap(lambda x0, i: solve(flow, scheme, x0, key=jax.random.fold_in(key, i),
-                                        **kwargs))(x0s, indices)
+    fresh = lane_scheme(scheme)
+    one = (lambda x0, i: solve(flow, fresh, x0, **kwargs)) if key is None else \
+        (lambda x0, i: solve(flow, fresh, x0, key=jax.random.fold_in(key, i), **kwargs))
+    if lanes is None:
+        lanes = lane_width(x0s[0], flow.needs_key and kwargs.get("controller") is not None)
+    elif isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
+        raise ValueError(f"solve_batch(lanes={lanes!r}): lanes must be a positive int.")
+    return in_lanes(one, (x0s, indices), indices, int(lanes))
