@@ -15,6 +15,7 @@ import xarray as xr
 
 import schemes
 from schemes.energy_controller import _all_finite as _finite
+from schemes.noise import StepBrownianPath
 
 from .. import _arguments
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
@@ -86,7 +87,16 @@ class _Stepper(eqx.Module):
     """Advances a batch of lanes by fixed steps inside one jitted call. Each lane stops
     (and keeps its state) at the first step whose update is at most ``tol dt`` or not
     finite (:meth:`advance`), so its label, step count and end point are its own,
-    whatever shares its batch or chunk."""
+    whatever shares its batch or chunk.
+
+    Noise (SDE flows): lane key ``fold_in(fold_in(key, start), replica)`` (:func:`_keys`),
+    and step ``s`` draws ``schemes.noise.StepBrownianPath`` increments: one Threefry hash
+    of the counter ``(s, j)`` under the lane key per two float32 normals -- a function of
+    (key, start, replica, step) only, so a map is the same bit for bit for any tiling or
+    tile order. These increments differ from ``fo.solve``'s (diffrax's
+    ``UnsafeBrownianPath``: two fold_ins, a split and a hash per number, five hashes per
+    step of a 2-d lane, each a rolled loop on XLA:CPU); both are independent
+    N(0, dt) per lane and step (tests/test_stochastic_speed.py)."""
 
     flow: AbstractFlow
     scheme: diffrax.AbstractSolver
@@ -103,8 +113,7 @@ class _Stepper(eqx.Module):
             flow = eqx.tree_at(lambda f: f.key, flow, key, is_leaf=lambda v: v is None)
         if isinstance(flow, AbstractStochasticFlow):
             shape = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), y)
-            bm = diffrax.UnsafeBrownianPath(shape=shape, key=key,
-                                            levy_area=_levy_area(self.scheme))
+            bm = StepBrownianPath(shape, key, _levy_area(self.scheme))
         return _terms(flow, self.scheme, self.clock, bm, key)
 
     def init(self, x0, key):
