@@ -80,6 +80,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=256, help="grid side (starts per axis)")
     parser.add_argument("--t1", type=float, default=20.0, help="physical end time")
     args = parser.parse_args(argv)
+    from .cli import compilation_cache
+
+    compilation_cache()  # a second run does not compile again
     if not args.t1 > 0:
         parser.error(f"--t1 must be > 0 (got {args.t1})")
     if args.n < 2:

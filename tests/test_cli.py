@@ -177,3 +177,30 @@ def test_basins_on_a_local_dask_cluster_equals_in_process(tmp_path):
     for name in list(a.data_vars) + list(a.coords):
         assert np.array_equal(a[name].values, b[name].values,
                               equal_nan=a[name].dtype.kind == "f"), name
+
+
+CACHE_PROBE = """
+import sys, jax
+seconds = [0.0]
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, duration, **kw: seconds.__setitem__(0, seconds[0] + duration)
+    if "backend_compile" in event else None)
+from flowopt.cli import main
+code = main(["basins", "--n", "32", "--out", sys.argv[1], "--quiet"])
+print(f"COMPILE {seconds[0]:.3f}")
+sys.exit(code)
+"""
+
+
+def test_a_second_process_does_not_compile_again(tmp_path):
+    """The command turns on JAX's persistent compilation cache (FLOWOPT_CACHE_DIR): the
+    second process spends under a second compiling."""
+    env = {**ENV, "FLOWOPT_CACHE_DIR": str(tmp_path / "cache")}
+    took = []
+    for name in ("a.zarr", "b.zarr"):
+        run = subprocess.run([sys.executable, "-c", CACHE_PROBE, str(tmp_path / name)],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        took.append(float(run.stdout.split("COMPILE")[-1]))
+    assert any((tmp_path / "cache").iterdir())
+    assert took[1] < 1.0 and took[1] < took[0] / 3, took
