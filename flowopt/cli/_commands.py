@@ -227,12 +227,7 @@ class Point(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        parts = value if isinstance(value, list) else str(value).split(",")
-        try:
-            x, y = (float(v) for v in parts)
-        except ValueError:
-            self.fail(f"{value!r} is not a point X,Y (e.g. 0.5,-2).", param, ctx)
-        return (x, y)
+        return _problem.comma_floats(self, value, 2, "a point X,Y (e.g. 0.5,-2)", param, ctx)
 
 
 @click.command()

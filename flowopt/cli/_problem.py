@@ -23,6 +23,19 @@ def library():
         raise click.ClickException(str(err)) from None
 
 
+def comma_floats(kind, value, count, what, param, ctx):
+    """``value`` ("a,b,..." or a TOML list) as ``count`` floats; else ``kind``'s usage
+    error naming ``what`` (e.g. "a point X,Y (e.g. 0.5,-2)")."""
+    parts = value if isinstance(value, list) else str(value).split(",")
+    try:
+        numbers = tuple(float(v) for v in parts)
+    except ValueError:
+        numbers = ()
+    if len(numbers) != count:
+        kind.fail(f"{value!r} is not {what}.", param, ctx)
+    return numbers
+
+
 class Bounds(click.ParamType):
     """``x0,x1,y0,y1`` -> ``((x0, x1), (y0, y1))``, each pair increasing."""
 
@@ -31,12 +44,8 @@ class Bounds(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        parts = value if isinstance(value, list) else str(value).split(",")
-        try:
-            x0, x1, y0, y1 = (float(p) for p in parts)
-        except ValueError:
-            self.fail(f"{value!r} is not four numbers x0,x1,y0,y1 (e.g. -6,6,-6,6).", param,
-                      ctx)
+        x0, x1, y0, y1 = comma_floats(self, value, 4, "four numbers x0,x1,y0,y1 (e.g. "
+                                      "-6,6,-6,6)", param, ctx)
         if not all(math.isfinite(b) for b in (x0, x1, y0, y1)):
             self.fail(f"{value!r}: the bounds must be finite numbers.", param, ctx)
         for axis, lo, hi in (("x", x0, x1), ("y", y0, y1)):
