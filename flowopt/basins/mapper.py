@@ -33,6 +33,7 @@ from .tasks import run_tiles
 _MIN_LANES = 1024  # compaction stops at this many lanes
 _PIECE_SECONDS = 0.25  # a compiled piece of a map runs about this long (see _Pacer)
 _BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
+_LANE_BLOCK = 128  # a controlled tile's lanes are padded to a multiple of this
 
 
 def _lanes_finite(ys):
@@ -385,12 +386,20 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0, pacer=None):
 
 
 class _Controlled(eqx.Module):
-    """Energy-controlled lanes in lockstep: every trial advances all lanes by one step of
-    their own size; the controller's own ``verdict`` and ``apply_verdict`` (the two
-    halves of its ``adapt_step_size``, vmapped) accept or reject per lane. Each trial
-    first checks every lane at its current state (in the verdict's conditional, where
-    the gradient there is computed anyway) and freezes the decided ones: a lane's
-    accepted steps, time and end point are those at which its criterion first held.
+    """Adaptive lanes in lockstep, under the energy controller or any diffrax error
+    controller (``PIDController``: its PID coefficients, clipping, dtmin/dtmax): every
+    trial advances all lanes by one step of their own size, and the controller's own
+    methods, vmapped, accept or reject per lane -- ``adapt_step_size`` for an error
+    controller (with the scheme's error estimate), the two halves ``verdict`` and
+    ``apply_verdict`` of the energy controller's. Each lane carries its own time, step,
+    controller state and solver state (an FSAL scheme's last stage, primed at the start
+    by a step of length zero, so that no trial ever asks diffrax to re-evaluate a first
+    stage, which it would do for every lane under ``vmap``: lanes never couple). Each
+    trial first checks every lane at its current state (in the verdict's conditional,
+    where the gradient there is computed anyway) and freezes the decided ones: a lane's
+    accepted steps, time and end point are those at which its criterion first held --
+    what ``fo.solve(..., gtol=tol)`` does (its event is checked at the start and after
+    every accepted step).
 
     Shaped for XLA:CPU, which fuses cheap producers into every consumer and handles a
     per-lane mask broadcast along a short minor axis slowly: the trial step and the
@@ -410,92 +419,147 @@ class _Controlled(eqx.Module):
     dt0: jax.Array
     chunk: int = eqx.field(static=True)
     unravel: object = None
+    minor: bool = eqx.field(static=True, default=False)  # lanes along each leaf's last axis
     noisy = False
+
+    def _lanes(self, mask, a):
+        """A per-lane mask shaped to broadcast against ``a`` (lanes along its lane axis)."""
+        return mask if self.minor else mask.reshape(mask.shape + (1,) * (a.ndim - 1))
+
+    @property
+    def energy(self):
+        return isinstance(self.controller, schemes.EnergyController)
+
+    def _t1_floor(self):
+        """diffrax's threshold (t1 less 100 ulps) above which a next time becomes t1."""
+        floor = np.asarray(self.t1, jnp.result_type(float))
+        for _ in range(100):
+            floor = np.nextafter(floor, -np.inf)
+        return float(floor)
 
     def init(self, x0, dt0, far):
         y0 = _first_state(self.seen, self.unravel, x0)
         t0 = jnp.zeros((), jnp.result_type(float))
-        t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None, None, None)
-        return (y0, t0, jnp.minimum(t_next, self.t1), cstate, far, jnp.zeros((), jnp.int32),
-                jnp.zeros((), jnp.int32))
+        order = None if self.energy else self.scheme.error_order(self.terms)
+        t_next, cstate = self.controller.init(self.terms, t0, self.t1, y0, dt0, None,
+                                              self.scheme.func, order)
+        t_next = jnp.minimum(t_next, self.t1)
+        sstate = self.scheme.init(self.terms, t0, t_next, y0, None)
+        if _fsal(self.scheme):  # the first stage evaluated now, in this lane alone
+            sstate = self.scheme.step(self.terms, t0, t0, y0, None, sstate, True)[3]
+        zero = jnp.zeros((), jnp.int32)
+        return (y0, t0, t_next, cstate, sstate, far, zero, zero, zero)
 
-    def candidate(self, y, t, t_next):
-        """One lane's trial step."""
-        return self.scheme.step(self.terms, t, t_next, y, None,
-                                self.scheme.init(self.terms, t, t_next, y, None), False)[0]
+    def candidate(self, y, t, t_next, sstate):
+        """One lane's trial step: the new state, its error estimate and solver state."""
+        y1, err, _, sstate1, _ = self.scheme.step(self.terms, t, t_next, y, None, sstate,
+                                                  False)
+        return y1, err, sstate1
 
-    def verdict(self, y, y1, t, t_next, cstate, far, move):
+    def verdict(self, y, y1, err, t, t_next, cstate, far, move):
         """One lane's check at ``y`` (converged, diverged), the controller's verdict on its
         trial step, and whether the lane takes it (it moves, is undecided and the step is
-        accepted) as a mask per state leaf."""
+        accepted) as a mask per state leaf. ``out``: what :meth:`settle` needs."""
         conv, div = _check(self.seen, t, y, self.tol, self.center, far)
         go = move & ~conv & ~div
-        accept, e1 = self.controller.verdict(t, t_next, y, y1, None, cstate)
+        if self.energy:
+            accept, out = self.controller.verdict(t, t_next, y, y1, None, cstate)
+        else:  # as diffrax's loop: a NaN error estimate is an infinite one
+            err = jax.tree_util.tree_map(lambda e: jnp.where(jnp.isnan(e), jnp.inf, e), err)
+            accept, t_new, t_next_new, _, cstate, result = self.controller.adapt_step_size(
+                t, t_next, y, y1, None, err, self.scheme.error_order(self.terms), cstate)
+            out = (t_new, t_next_new, cstate, result)
         take = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(accept & go, a.shape), y1)
-        return accept & go, e1, take, conv, div
+        return accept & go, out, take, conv, div
 
-    def settle(self, accept, e1, t, t_next, cstate):
+    def settle(self, accept, out, t, t_next, cstate):
         """One lane's step size, time and controller state after the verdict."""
-        _, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
-            accept, e1, t, t_next, cstate)
+        if self.energy:
+            _, t_new, t_next_new, _, cstate, result = self.controller.apply_verdict(
+                accept, out, t, t_next, cstate)
+            t_next_new = jnp.minimum(t_next_new, self.t1)
+        else:  # the error controller has decided; diffrax's loop clips to t1
+            t_new, t_next_new, cstate, result = out
+            t_new = jnp.minimum(t_new, self.t1)
+            clip = t_next_new > self._t1_floor()
+            t_next_new = jnp.where(clip, jnp.where(accept, self.t1, t_new + 0.5 * (
+                self.t1 - t_new)), t_next_new)
         failed = result != diffrax.RESULTS.successful
-        return t_new, jnp.minimum(t_next_new, self.t1), cstate, failed
+        return t_new, t_next_new, cstate, failed
 
-    lane_axis = 0
+    @property
+    def lane_axis(self):
+        return -1 if self.minor else 0
+
+    def _vmap(self, fn, in_axes=None):
+        """``fn`` over the lanes, along their axis in every leaf (:attr:`lane_axis`)."""
+        a = self.lane_axis
+        return jax.vmap(fn, in_axes=a if in_axes is None else in_axes, out_axes=a)
 
     @eqx.filter_jit
     def start(self, points, keys, fars):
         del keys
-        return jax.vmap(self.init, in_axes=(0, None, 0))(points, self.dt0, fars)
+        a = self.lane_axis
+        return self._vmap(self.init, in_axes=(0, None, a))(points, self.dt0, fars)
 
     @eqx.filter_jit
     def outcome(self, lanes):
-        return jax.vmap(lambda z: _outcome(self.seen, z))(lanes[0])
+        return jax.vmap(lambda z: _outcome(self.seen, z), in_axes=self.lane_axis)(lanes[0])
 
     def times(self, lanes, done):
         return np.asarray(lanes[1])
 
     def at_end(self, lanes, s):
-        return np.asarray(lanes[5]), np.asarray(lanes[1])
+        return np.asarray(lanes[6]), np.asarray(lanes[1])
 
     @eqx.filter_jit
     def advance(self, lanes, active, done, code, k, k_end, compact_below):
         tmap = jax.tree_util.tree_map
+        # a lane at t1: still moving for the energy controller; for an error controller
+        # stopped by its control, like one at dtmin (judged by its Newton step)
+        at_t1 = NOT_CONVERGED if self.energy else AT_PRECISION
 
         def chunk(carry):
-            (y, t, t_next, cstate, far, accepted, why), active, done, code, k = carry
+            (y, t, t_next, cstate, sstate, far, accepted, rejected, why), active, done, \
+                code, k = carry
 
             # per trial only ``why`` changes for a lane that is decided (converged or
             # diverged: it stops moving, so ``accepted`` and ``t`` stay as they were then)
             # or stopped by its control (floor, t1); done/code follow once per chunk
             def body(_, c):
-                y, t, t_next, cstate, accepted, why = c
+                y, t, t_next, cstate, sstate, accepted, rejected, why = c
                 move = active & (why == 0)
                 anyone = jnp.any(move)
-                y1 = jax.lax.cond(anyone, jax.vmap(self.candidate), lambda y, *_: y,
-                                  y, t, t_next)
-                judge = jax.vmap(self.verdict)
-                shapes = jax.eval_shape(judge, y, y1, t, t_next, cstate, far, move)
-                accept, e1, take, conv, div = jax.lax.cond(  # nobody moves: all zeros
+                trial = self._vmap(self.candidate)
+                shapes = jax.eval_shape(trial, y, t, t_next, sstate)
+                y1, err, ss1 = jax.lax.cond(
+                    anyone, trial, lambda y, *_: tmap(lambda a: jnp.zeros(a.shape, a.dtype),
+                                                      shapes), y, t, t_next, sstate)
+                judge = self._vmap(self.verdict)
+                shapes = jax.eval_shape(judge, y, y1, err, t, t_next, cstate, far, move)
+                accept, out, take, conv, div = jax.lax.cond(  # nobody moves: all zeros
                     anyone, judge, lambda *_: tmap(lambda a: jnp.zeros(a.shape, a.dtype),
                                                    shapes),
-                    y, y1, t, t_next, cstate, far, move)
+                    y, y1, err, t, t_next, cstate, far, move)
                 newly = move & (conv | div)
                 move = move & ~newly
-                t2, tn2, cs2, failed = jax.vmap(self.settle)(accept, e1, t, t_next, cstate)
+                t2, tn2, cs2, failed = self._vmap(self.settle)(accept, out, t, t_next, cstate)
                 pick = lambda a, b: jnp.where(move, a, b)
                 t2 = pick(t2, t)
                 why = jnp.where(newly, jnp.where(div, DIVERGED, CONVERGED), jnp.where(
                     move & failed, AT_PRECISION,
-                    jnp.where(move & (t2 >= self.t1), NOT_CONVERGED, why)))
+                    jnp.where(move & (t2 >= self.t1), at_t1, why)))
                 return (tmap(jnp.where, take, y1, y), t2, pick(tn2, t_next),
-                        tmap(pick, cs2, cstate), accepted + accept.astype(accepted.dtype),
-                        why)
+                        tmap(pick, cs2, cstate),
+                        tmap(lambda a, b: jnp.where(self._lanes(accept, a), a, b), ss1,
+                             sstate),
+                        accepted + accept.astype(accepted.dtype),
+                        rejected + (move & ~accept).astype(rejected.dtype), why)
 
-            y, t, t_next, cstate, accepted, why = jax.lax.fori_loop(
-                0, self.chunk, body, (y, t, t_next, cstate, accepted, why))
+            y, t, t_next, cstate, sstate, accepted, rejected, why = jax.lax.fori_loop(
+                0, self.chunk, body, (y, t, t_next, cstate, sstate, accepted, rejected, why))
             # lanes stopped by their control (floor or t1): one last check where they stopped
-            conv, div = jax.vmap(lambda z, s, f: _check(self.seen, s, z, self.tol,
+            conv, div = self._vmap(lambda z, s, f: _check(self.seen, s, z, self.tol,
                                                         self.center, f))(y, t, far)
             by_control = active & ((why == AT_PRECISION) | (why == NOT_CONVERGED))
             why = jnp.where(by_control & (conv | div), jnp.where(div, DIVERGED, CONVERGED),
@@ -503,8 +567,8 @@ class _Controlled(eqx.Module):
             stopped = active & (why != 0)
             done = jnp.where(stopped, accepted, done)
             code = jnp.where(stopped, why, code)
-            return ((y, t, t_next, cstate, far, accepted, why), active & ~stopped, done, code,
-                    k + self.chunk)
+            return ((y, t, t_next, cstate, sstate, far, accepted, rejected, why),
+                    active & ~stopped, done, code, k + self.chunk)
 
         def more(carry):
             n_active = jnp.sum(carry[1])
@@ -513,15 +577,42 @@ class _Controlled(eqx.Module):
         return jax.lax.while_loop(more, chunk, (lanes, active, done, code, k))
 
 
+def _fsal(scheme):
+    """Whether ``scheme`` is an FSAL Runge-Kutta scheme (its solver state carries the
+    last stage's vector field into the next step)."""
+    from ..solve import lane_scheme
+    return lane_scheme(scheme) is not scheme
+
+
 def _controlled_tile(flow, scheme, points, fars, t1, dt0, controller, tol, max_steps, center,
                      chunk, unravel, pacer=None):
-    """Energy control over a tile (see :class:`_Controlled`); returns end points,
-    accepted steps, times, status and periods (all 0)."""
+    """Energy or error control over a tile, all lanes in lockstep (see
+    :class:`_Controlled`); returns end points, accepted steps, times, status and periods
+    (all 0)."""
     terms, seen = _terms(flow, scheme, None, None, None)
-    controller = bind_energy(controller, seen)
+    if isinstance(controller, schemes.EnergyController):
+        controller = bind_energy(controller, seen)
     runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
-                         float(tol), float(t1), jnp.asarray(dt0), chunk, unravel)
-    return _drive(runner, points, None, fars, max_steps, pacer=pacer)
+                         float(tol), float(t1), jnp.asarray(dt0), chunk, unravel, True)
+    # XLA:CPU computes a batch whose size is not a multiple of the vector width with other
+    # instructions (last bits differ, and adaptive acceptance makes paths of them): every
+    # batch is padded to a multiple of _LANE_BLOCK lanes (compacted ones are 1024 * 4^k)
+    n = len(points)
+    pad = -n % _LANE_BLOCK
+    points, fars = (np.concatenate([a, np.repeat(a[-1:], pad, 0)]) for a in (points, fars))
+    out = _drive(runner, points, None, fars, max_steps, pacer=pacer)
+    return tuple(a[:n] for a in out)
+
+
+def _lockstep(controller, noisy):
+    """Whether a controlled map runs its lanes in lockstep (:class:`_Controlled`): the
+    energy controller and diffrax's error controllers on deterministic flows. Noise under
+    an adaptive controller (a ``VirtualBrownianTree`` per start) and controllers with
+    step or jump times (``ClipStepSizeController``: a jump re-evaluates a first stage)
+    take one ``fo.solve`` per start (:func:`_solve_tile`)."""
+    return not noisy and (isinstance(controller, schemes.EnergyController) or (
+        isinstance(controller, diffrax.AbstractAdaptiveStepSizeController) and
+        not isinstance(controller, diffrax.ClipStepSizeController)))
 
 
 def _solve_tile(flow, scheme, points, keys, fars, t1, dt0, controller, tol, max_steps,
@@ -971,7 +1062,7 @@ def _run_tile(spec, index):
         stepper, n_steps = run["stepper"], run["n_steps"]
         out = _drive(stepper, pts, keys, fars, n_steps, max_period, pacer) if run["early"] \
             else _run_fixed(stepper, pts, keys, fars, n_steps, max_period, pacer)
-    elif isinstance(controller, schemes.EnergyController) and not noisy:
+    elif _lockstep(controller, noisy):
         out = _controlled_tile(spec.flow, spec.scheme, pts, fars, spec.t1, spec.dt0,
                                controller, spec.tol, budget, spec.center, spec.chunk,
                                spec.grid.unravel, pacer)
