@@ -6,9 +6,13 @@ Fixed-step gradient descent (explicit Euler) on a Himmelblau grid, float32 by de
   including classification;
 * a hand-fused ``jax.lax.fori_loop`` Euler over the same grid, fixed budget, no
   classification;
-* ``scipy.integrate.solve_ivp`` (RK45) per start on a subset, extrapolated;
+* ``scipy.integrate.solve_ivp`` (RK45) per start on a subset, extrapolated, with a NumPy
+  gradient (a jitted JAX gradient per evaluation would time JAX's dispatch, not scipy);
 * an energy-controlled map end to end, and the cost of one trial step in the mapper's
   lockstep loop against one step of its fixed-step loop (same lanes, same process).
+* a stochastic map (issue 14 item 4: Langevin, 128^2 starts x 16 replicas, Euler-Maruyama
+  dt = 1e-2 to t1 = 10) against a hand-fused loop drawing ``jax.random.normal`` per step
+  (``--stochastic-n``, 0 skips it).
 
 Prints start*steps per second and the ratios. ``--memory 2048`` instead measures the peak
 resident memory of a 2048^2 map in a fresh process.
@@ -49,6 +53,8 @@ def main(argv=None):
     parser.add_argument("--dt", type=float, default=1e-3)
     parser.add_argument("--scipy-starts", type=int, default=20)
     parser.add_argument("--memory", type=int, default=0, help="grid side for a memory run")
+    parser.add_argument("--stochastic-n", type=int, default=128,
+                        help="grid side of the stochastic section (0: skip it)")
     args = parser.parse_args(argv)
     loss = fo.landscapes.Himmelblau()
     flow = fo.flows.GradientFlow(loss)
@@ -82,8 +88,10 @@ def main(argv=None):
     median_steps = float(np.median(emap["steps"].values))
 
     sub = np.asarray(starts[:: max(1, len(starts) // args.scipy_starts)][: args.scipy_starts])
-    grad_np = jax.jit(grad)
-    rhs = lambda t, x: -np.asarray(grad_np(jnp.asarray(x, jnp.float32)), float)
+
+    def rhs(t, p):  # minus Himmelblau's gradient, in NumPy
+        a, b = p[0] ** 2 + p[1] - 11.0, p[0] + p[1] ** 2 - 7.0
+        return -np.array([4.0 * p[0] * a + 2.0 * b, 2.0 * a + 4.0 * p[1] * b])
     start = time.perf_counter()
     for x0 in sub:
         scipy.integrate.solve_ivp(rhs, (0, t1), x0, rtol=1e-6, atol=1e-9)
@@ -98,7 +106,8 @@ def main(argv=None):
           f"{median_steps:.0f} of {args.steps} steps; {t_fused / t_early:.2f}x the fused "
           "loop's speed")
     print(f"  scipy solve_ivp per start: {work / t_scipy:10.3e} start*steps/s  "
-          f"({t_scipy:.1f} s extrapolated from {len(sub)} starts); fo.basins is "
+          f"({t_scipy:.1f} s extrapolated from {len(sub)} starts; RK45, NumPy "
+          "gradient); fo.basins is "
           f"{t_scipy / t_fixed:.0f}x faster")
     same = (bmap["label"].values == emap["label"].values).mean()
     print(f"  labels agree between fixed budget and early stop: {same:.4%}")
@@ -117,6 +126,41 @@ def main(argv=None):
               f"vs {per_step:.3f} ns per start*step of its fixed-step loop (same "
               f"{len(starts)} lanes; {ran} trials, best of 7 interleaved): "
               f"{per_trial / per_step:.2f}x")
+    if args.stochastic_n:
+        stochastic(loss, args.stochastic_n)
+
+
+def stochastic(loss, n, replicas=16, t1=10.0, dt=1e-2, beta=5.0, repeat=3):
+    """Issue 14 item 4: a Langevin map (beta = 5, Euler-Maruyama dt = 1e-2 to t1 = 10,
+    ``replicas`` per start) against a hand-fused ``fori_loop`` that draws
+    ``jax.random.normal(fold_in(key, step))`` for all lanes per step, no classification;
+    best of ``repeat`` interleaved. (With diffrax's UnsafeBrownianPath the map ran 5x
+    slower than this loop; the mapper's StepBrownianPath hashes once per two numbers.)"""
+    flow = fo.flows.Langevin(loss, beta=beta)
+    grid = fo.Grid(loss.domain, (n, n))
+    steps = round(t1 / dt)
+    x0s = jnp.asarray(np.repeat(grid.points().reshape(-1, 2), replicas, 0), jnp.float32)
+    grad = jax.vmap(jax.grad(loss))
+    scale = float(np.sqrt(2 * dt / beta))
+    key = jax.random.key(0)
+
+    @jax.jit
+    def fused(x):
+        return jax.lax.fori_loop(0, steps, lambda i, x: x - dt * grad(x) + scale * jax.random
+                                 .normal(jax.random.fold_in(key, i), x.shape, x.dtype), x)
+
+    run_fused = lambda: jax.block_until_ready(fused(x0s))
+    run_map = lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=dt,
+                                replicas=replicas, key=key)
+    run_fused(), run_map()  # compile
+    (t_fused, t_map), _ = best_of([run_fused, run_map], repeat)
+    work = len(x0s) * steps
+    print(f"{n}^2 Himmelblau starts x {replicas} replicas x {steps} Euler-Maruyama steps, "
+          f"Langevin beta={beta:g}, dt={dt:g} (best of {repeat} interleaved)")
+    print(f"  hand-fused fori_loop + jax.random.normal: {work / t_fused:10.3e} "
+          f"start*steps/s  ({t_fused:.3f} s)")
+    print(f"  fo.basins (classification included):     {work / t_map:10.3e} "
+          f"start*steps/s  ({t_map:.3f} s)  map time / fused time = {t_map / t_fused:.2f}")
 
 
 def trial_cost(flow, scheme, starts, dt, count=256, repeat=7):
