@@ -55,6 +55,8 @@ def main(argv=None):
     parser.add_argument("--memory", type=int, default=0, help="grid side for a memory run")
     parser.add_argument("--stochastic-n", type=int, default=128,
                         help="grid side of the stochastic section (0: skip it)")
+    parser.add_argument("--matched-n", type=int, default=256,
+                        help="grid side of the matched-accuracy section (0: skip it)")
     args = parser.parse_args(argv)
     loss = fo.landscapes.Himmelblau()
     flow = fo.flows.GradientFlow(loss)
@@ -128,6 +130,8 @@ def main(argv=None):
               f"{per_trial / per_step:.2f}x")
     if args.stochastic_n:
         stochastic(loss, args.stochastic_n)
+    if args.matched_n:
+        matched_accuracy(loss, args.matched_n)
 
 
 def stochastic(loss, n, replicas=16, t1=10.0, dt=1e-2, beta=5.0, repeat=3):
@@ -161,6 +165,63 @@ def stochastic(loss, n, replicas=16, t1=10.0, dt=1e-2, beta=5.0, repeat=3):
           f"start*steps/s  ({t_fused:.3f} s)")
     print(f"  fo.basins (classification included):     {work / t_map:10.3e} "
           f"start*steps/s  ({t_map:.3f} s)  map time / fused time = {t_map / t_fused:.2f}")
+
+
+def matched_accuracy(loss, n, t1=20.0, target=0.9995, repeat=3):
+    """Issue 14 item 3: maps of the same accuracy, in one process, float64. Agreement
+    (share of starts with the same label) with a refined reference (Euler dt 1e-4) of
+    (a) fixed-step Euler at the largest step of 1e-2, 5e-3, 2e-3, 1e-3, 5e-4 that reaches
+    ``target``; (b) Tsit5 + PIDController (rtol 1e-5 and 1e-6, atol = rtol / 1000) in
+    lockstep, at the map's tol (1e-6: an explicit scheme at its stability limit keeps
+    |grad f| near 1e-4, so every start runs to t1) and at tol 1e-3 (starts stop once
+    stationary within 1e-3); (c) the previous path, one vmapped fo.solve per start
+    (mapper._solve_tile), rtol 1e-6, timed once; (d) the energy-controlled map (Euler,
+    dt0 = 0.1). Times: best of ``repeat``, interleaved, compiled first."""
+    import diffrax
+
+    from flowopt.basins import mapper
+
+    flow = fo.flows.GradientFlow(loss)
+    grid = fo.Grid(loss.domain, (n, n))
+    with jax.enable_x64(True):
+        ref = fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=1e-4)["label"].values
+        agree = lambda m: float((m["label"].values == ref).mean())
+        euler = lambda dt: (lambda: fo.basins(flow, schemes.Euler(), grid, t1=t1, dt0=dt))
+        for dt in (1e-2, 5e-3, 2e-3, 1e-3, 5e-4):
+            if agree(euler(dt)()) >= target:
+                break
+        pid = lambda rtol, tol=None: (lambda: fo.basins(
+            flow, diffrax.Tsit5(), grid, t1=t1, dt0=1e-2, tol=tol,
+            controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-3)))
+        runs = {f"(a) Euler dt {dt:g}": euler(dt),
+                "(b) Tsit5 + PID rtol 1e-5": pid(1e-5),
+                "(b) Tsit5 + PID rtol 1e-6": pid(1e-6),
+                "(b) Tsit5 + PID rtol 1e-5, tol 1e-3": pid(1e-5, 1e-3),
+                "(b) Tsit5 + PID rtol 1e-6, tol 1e-3": pid(1e-6, 1e-3),
+                "(d) energy-controlled Euler, dt0 0.1": lambda: fo.basins(
+                    flow, schemes.Euler(), grid, t1=t1, dt0=0.1,
+                    controller=schemes.EnergyController())}
+        for fn in runs.values():
+            fn()  # compile
+        times, maps = best_of(list(runs.values()), repeat)
+        lockstep = mapper._lockstep
+        mapper._lockstep = lambda controller, noisy: False  # (c): one fo.solve per start
+        try:
+            old = pid(1e-6)
+            old()
+            start = time.perf_counter()
+            old_map = old()
+            times.append(time.perf_counter() - start)
+        finally:
+            mapper._lockstep = lockstep
+        runs["(c) per-start vmapped solves, rtol 1e-6"] = old
+        maps.append(old_map)
+    print(f"matched accuracy: {n}^2 Himmelblau gradient flow, t1 = {t1:g}, float64; "
+          "agreement with Euler dt 1e-4")
+    base = times[0]
+    for (name, _), t, m in zip(runs.items(), times, maps):
+        print(f"  {name:42s} {agree(m):9.4%}  {t:7.3f} s  {t / base:6.2f}x (a)  "
+              f"mean accepted steps {m['steps'].values.mean():7.1f}")
 
 
 def trial_cost(flow, scheme, starts, dt, count=256, repeat=7):
