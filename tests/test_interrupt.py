@@ -29,6 +29,8 @@ LONG = {  # each runs for minutes if not interrupted
     "map_early": "fo.basins(flow, schemes.Euler(), grid, t1=1e4, dt0=1e-3)",
     "map_energy": "fo.basins(flow, schemes.Euler(), grid, t1=1e9, dt0=1e-3, max_steps=10**9, "
                   "controller=schemes.EnergyController(dtmax=1e-3))",
+    "map_pid": "fo.basins(flow, diffrax.Tsit5(), grid, t1=1e9, dt0=1e-3, max_steps=10**9, "
+               "controller=diffrax.PIDController(rtol=1e-6, atol=1e-9, dtmax=1e-3))",
 }
 
 SCRIPT = """

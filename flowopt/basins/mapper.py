@@ -921,8 +921,11 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     ``start``, e.g. seed 002's random restarts).
 
     Every start is integrated with fixed steps ``dt0`` up to ``t1``, or with
-    ``controller``: an ``EnergyController`` runs all lanes in lockstep, one trial step
-    each per iteration; other diffrax controllers run one adaptive solve per start.
+    ``controller``: an ``EnergyController`` or a diffrax error controller
+    (``PIDController``) runs all lanes in lockstep, one trial step each per iteration,
+    each lane with its own time, step and controller state (a lane's result is that of
+    ``fo.solve`` of its start with ``gtol=tol``); stochastic flows under an adaptive
+    controller and ``ClipStepSizeController`` run one adaptive solve per start.
     ``tol`` defaults to 1e-6 in float64, 1e-3 in float32. With fixed steps a start stops
     at the first step whose update moves its state by at most ``tol dt`` (max norm; the
     discrete map is stationary to ``tol``); it has converged if the flow is stationary
@@ -1026,7 +1029,7 @@ def _runner(spec):
                            spec.tol, spec.chunk if early else n_steps, noisy,
                            spec.grid.unravel)
         runner = dict(stepper=stepper, n_steps=n_steps, early=early, noisy=noisy,
-                      pacer=_Pacer(4 if early or spec.controller is not None else 64))
+                      pacer=_Pacer(1 if spec.controller is not None else 4 if early else 64))
         _RUNNERS.clear()  # one map at a time per process
         _RUNNERS[spec.digest] = runner
     return runner
