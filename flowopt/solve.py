@@ -213,21 +213,11 @@ def _is_concrete(x):
 
 
 def _check_number(name, value, *, minimum=None, strict=True, fix=""):
-    dtype = getattr(value, "dtype", None)
-    number = isinstance(value, (int, float, np.integer, np.floating)) or (
-        dtype is not None and (jnp.issubdtype(dtype, jnp.integer)
-                               or jnp.issubdtype(dtype, jnp.floating)))
-    if not number or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"solve({name}={value!r}): {name} must be a real number such as "
-                        f"{name}=1.0, not a {type(value).__name__}.")
-    if not _is_concrete(value):
-        return
-    v = np.asarray(value)
-    if v.shape != () or not np.isfinite(v):
-        raise ValueError(f"solve({name}={value!r}): {name} must be a finite number. {fix}")
-    if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"solve({name}={value!r}): {name} must be "
-                         f"{'>' if strict else '>='} {minimum}. {fix}")
+    """``solve``'s scalar arguments (:func:`flowopt._arguments.number`); a traced
+    ``minimum`` (a traced t0) is not compared."""
+    if minimum is not None and not isinstance(minimum, (int, float)):
+        minimum = _arguments.number("solve", "t0", minimum) if _is_concrete(minimum) else None
+    _arguments.number("solve", name, value, minimum=minimum, strict=strict, fix=fix)
 
 
 def _check_x0(flow, x0):
