@@ -252,3 +252,32 @@ def test_dask_cluster_equals_in_process_also_after_a_worker_dies(tmp_path):
         assert seen["done at the kill"] < 32  # killed mid-run (32 tiles)
         assert victim not in _worker_pids(client)  # the nanny started a new worker
         _assert_same_map(stored, here)
+
+
+DATA = np.array([1.0, -0.5])
+
+
+def _fit(x):
+    """A loss that reads a module-level data array (as a user's fitting loss does)."""
+    import jax.numpy as jnp
+
+    return jnp.sum((x - DATA) ** 2)
+
+
+def test_a_loss_whose_data_changed_is_another_map(tmp_path):
+    """The specification's text of a function covers the globals it reads: resuming after
+    the data changed is refused, naming the flow."""
+    global DATA
+    path = str(tmp_path / "fit.zarr")
+    grid = fo.Grid(((-2.0, 2.0), (-2.0, 2.0)), (8, 8))
+    kw = dict(t1=5.0, dt0=0.1, store=path)
+    fo.basins(fo.flows.GradientFlow(_fit), schemes.Euler(), grid, **kw)
+    old = DATA
+    try:
+        DATA = np.array([0.0, 0.0])
+        with pytest.raises(ValueError, match="flow: stored"):
+            fo.basins(fo.flows.GradientFlow(_fit), schemes.Euler(), grid, resume=True, **kw)
+    finally:
+        DATA = old
+    again = fo.basins(fo.flows.GradientFlow(_fit), schemes.Euler(), grid, resume=True, **kw)
+    assert again.attrs["tiles_computed"] == 0

@@ -103,7 +103,12 @@ def _function_text(fn, depth):
     body = code.co_code + repr(code.co_consts).encode() + repr(code.co_names).encode()
     cells = [canonical(c.cell_contents, depth + 1) for c in (fn.__closure__ or ())]
     defaults = canonical(fn.__defaults__, depth + 1)
-    digest = hashlib.sha256(body + repr((cells, defaults)).encode()).hexdigest()[:24]
+    # the globals it reads (data arrays, constants, helper functions), not modules
+    space = getattr(fn, "__globals__", {})
+    used = [f"{n}={canonical(space[n], depth + 1)}" for n in code.co_names
+            if n in space and not inspect.ismodule(space[n])
+            and space[n] is not fn]
+    digest = hashlib.sha256(body + repr((cells, defaults, used)).encode()).hexdigest()[:24]
     return f"function {name} code={digest}"
 
 
