@@ -21,7 +21,7 @@ from .. import _arguments
 from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
 from ..landscapes.base import Landscape
 from ..landscapes.base import max_abs as _max_abs
-from ..solve import (_check_ode_scheme, _levy_area, _step_clock, _terms, as_seen,
+from ..solve import (_check_key, _check_ode_scheme, _levy_area, _step_clock, _terms, as_seen,
                      bind_energy, solve, stationary)
 from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
                        classify, default_radius, losses_at, newton_steps, outcome_order)
@@ -839,19 +839,14 @@ def plan(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
     radius = _check_value("radius", radius, allow_none=True)
     far = _check_value("far", far, allow_none=True)
     spread = _check_value("spread", spread, strict=False)
-    for name, value in (("replicas", replicas), ("tile", tile), ("chunk", chunk)):
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            raise ValueError(f"basins({name}={value!r}): {name} must be an int >= 1.")
-    if not (isinstance(max_period, int) and not isinstance(max_period, bool) and max_period >= 0):
-        raise ValueError(f"basins(max_period={max_period!r}): max_period must be an int >= 0 "
-                         "(0: no cycle detection).")
+    replicas, tile, chunk = (_arguments.integer("basins", name, value) for name, value in
+                             (("replicas", replicas), ("tile", tile), ("chunk", chunk)))
+    max_period = _arguments.integer("basins", "max_period", max_period, minimum=0,
+                                    fix="(0: no cycle detection)")
     if max_steps is not None:
-        _arguments.integer("basins", "max_steps", max_steps)
+        max_steps = _arguments.integer("basins", "max_steps", max_steps)
     noisy = isinstance(flow, (AbstractStochasticFlow, AbstractRandomFlow))
-    if key is not None and not (isinstance(key, jax.Array) and (
-            jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.dtype == jnp.uint32)):
-        raise ValueError(f"basins(key={key!r}): key must be a JAX random key, e.g. "
-                         "key=jax.random.key(0).")
+    _check_key(key, "basins")
     if flow.needs_key and key is None:
         raise ValueError(f"basins(key=None): {type(flow).__name__} is stochastic; pass "
                          "key=jax.random.key(0).")
