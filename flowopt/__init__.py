@@ -10,6 +10,7 @@ from .basins import (Grid, align, basin_entropy, basins, boundary_fraction, capt
                      compare, fractions, open_basins, sample_uniform, stationary_table,
                      sweep, uncertainty_exponent)
 from .solve import Solution, solve, solve_batch
+from .topography import Catalogue, TrackedMinima, catalogue, track_minima
 
 __version__ = "0.1.0"
 
@@ -17,3 +18,4 @@ __all__ = ["Grid", "Solution", "align", "basin_entropy", "basins", "boundary_fra
            "capture_radius", "compare", "flows", "fractions", "landscapes", "open_basins", "restarts",
            "sample_uniform", "solve", "solve_batch", "stationary_table", "sweep",
            "uncertainty_exponent"]
+__all__ += ["Catalogue", "TrackedMinima", "catalogue", "track_minima"]  # flowopt.topography

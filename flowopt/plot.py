@@ -682,3 +682,63 @@ def sweep(result, ax=None):
     if own:
         _fit_width(ax.figure, leg, 6.0)
     return ax
+
+
+def minima_against(result, ax=None, saddles=True, quantity=None, ylabel=None):
+    """The loss of every tracked minimum against the parameter (Niroomand et al., seed
+    003, Fig. 3): one line per minimum of ``fo.track_minima``; where a minimum
+    disappears (a fold) its last point is ringed and the bracket up to the first value
+    without it is shaded. With ``saddles``, the index-1 saddles of each value's
+    catalogue are grey dots: at a fold the minimum's line meets them.
+
+    ``quantity``: a ``(t, m)`` array to draw instead of the loss (per tracked minimum and
+    value, e.g. a test error), with ``ylabel``."""
+    from .topography.parametric import TrackedMinima
+
+    if not isinstance(result, TrackedMinima):
+        raise TypeError(f"plot.minima_against(result={type(result).__name__}): pass the "
+                        "result of fo.track_minima(...).")
+    y = result.losses if quantity is None else np.asarray(quantity, float)
+    if y.shape != result.losses.shape:
+        raise ValueError(f"plot.minima_against(quantity=array of shape {y.shape}): pass one "
+                         f"value per tracked minimum and parameter value, shape "
+                         f"{result.losses.shape}.")
+    plt = _pyplot()
+    own = ax is None
+    if own:
+        ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")[1]
+    vals = result.values
+    if saddles and quantity is None:
+        sv = [(v, f) for v, c in zip(vals, result.catalogues) for f in c.saddles.losses]
+        if sv:
+            sv = np.array(sv)
+            ax.plot(sv[:, 0], sv[:, 1], ".", color="0.6", ms=3, zorder=1,
+                    label="index-1 saddles")
+    folds = []
+    for t in range(len(result)):
+        color = _basin_color(t)
+        ax.plot(vals, y[t], "o-", color=color, ms=2.5, lw=1.2, zorder=2,
+                label=f"minimum {t}")
+        have = np.nonzero(result.present[t])[0]
+        # a fold on either side: the minimum ends (disappeared) or begins (absent before)
+        for edge, other in ((have.max(), result.disappeared[t]),
+                            (have.min(), result.absent_before[t])):
+            if np.isfinite(other):
+                ax.plot(vals[edge], y[t, edge], "o", ms=9, mfc="none", mec="k", mew=1.2,
+                        zorder=3)
+                folds.append(ax.axvspan(*sorted((vals[edge], other)), color="0.85",
+                                        zorder=0))
+    if folds:
+        folds[0].set_label("fold (between the last value with the\nminimum and the first "
+                           "without)")
+    ax.set_xlabel(result.name)
+    ax.set_ylabel(ylabel or ("loss at the minimum" if quantity is None else "quantity"))
+    rows = _legend_rows(_ax_height(ax) if not own else ax.figure.get_figheight() - 0.6)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("minimum"))
+    leg = ax.legend([handles[i] for i in order], [labels[i] for i in order],
+                    fontsize=_LEGEND_FONT, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    borderaxespad=0.0, frameon=False, ncol=-(-len(labels) // rows))
+    if own:
+        _fit_width(ax.figure, leg, 6.0)
+    return ax

@@ -4,3 +4,5 @@ parameter. Above :mod:`flowopt.flows` and :mod:`flowopt.landscapes`, beside
 :mod:`flowopt.basins`."""
 
 # each module adds its public names here
+from .catalogue import Catalogue, catalogue
+from .parametric import TrackedMinima, track_minima
