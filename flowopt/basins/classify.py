@@ -43,6 +43,28 @@ def default_radius(attractors, scale):
     return min(cap, 0.5 * float(dist.min()))
 
 
+_ROWS = 4096  # rows per call of the compiled helpers below
+
+
+def _rowwise(fn, *arrays):
+    """``fn(*arrays)`` for ``arrays`` of ``n > 0`` independent rows each, as NumPy arrays:
+    computed in calls of a power of two of rows, 64 to ``_ROWS`` (the last row repeated
+    to fill a call), so the helpers compile for a few shapes per process, not for each
+    map's count of end points. The rows go over in JAX's default float dtype, converted
+    on the host (``jnp.asarray`` of a NumPy array compiles a program per shape unless
+    given the array's own dtype)."""
+    dtype = jax.dtypes.canonicalize_dtype(float)
+    arrays = [np.asarray(a, dtype) for a in arrays]
+    n = len(arrays[0])
+    size = min(_ROWS, max(64, 1 << (n - 1).bit_length()))
+    parts = []
+    for start in range(0, n, size):
+        idx = np.minimum(np.arange(start, start + size), n - 1)
+        parts.append(jax.tree_util.tree_map(
+            np.asarray, fn(*(jnp.asarray(a[idx], dtype) for a in arrays))))
+    return jax.tree_util.tree_map(lambda *p: np.concatenate(p)[:n], *parts)
+
+
 @eqx.filter_jit
 def _derivatives(loss, points):
     """Loss, gradient and Hessian eigen-decomposition at each point."""
@@ -60,16 +82,25 @@ def _nearest(points, known):
 
 
 @eqx.filter_jit
-def losses_at(loss, points):
-    """The loss at each row of ``points``; compiled once per loss and shape."""
+def _losses(loss, points):
     return jax.vmap(loss)(points)
 
 
+def losses_at(loss, points):
+    """The loss at each row of ``points`` (a NumPy array, in JAX's default float dtype);
+    compiled once per loss and size of call (:func:`_rowwise`)."""
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, jax.dtypes.canonicalize_dtype(float))
+    return _rowwise(lambda p: _losses(loss, p), points)
+
+
 def _np_derivatives(loss, points):
-    d = points.shape[1]
-    if len(points) == 0:
+    n, d = points.shape
+    if n == 0:
         return np.zeros(0), np.zeros((0, d)), np.zeros((0, d)), np.zeros((0, d, d))
-    return tuple(np.asarray(a, float) for a in _derivatives(loss, jnp.asarray(points)))
+    return tuple(np.asarray(a, float) for a in _rowwise(lambda p: _derivatives(loss, p),
+                                                         points))
 
 
 def _rounding(f):
@@ -97,7 +128,7 @@ def _probe_decreases(loss, points, values, eigs, vecs, tol, scale, flat):
     dirs, owner = np.array(dirs), np.array(owner)
     steps = np.multiply.outer(_PROBES * scale, np.ones(len(dirs)))  # (probe, dir)
     trial = points[owner][None] + steps[..., None] * dirs[None]
-    f = np.asarray(losses_at(loss, jnp.asarray(trial.reshape(-1, d)))).reshape(steps.shape)
+    f = losses_at(loss, trial.reshape(-1, d)).reshape(steps.shape)
     change = f - values[owner][None]
     noise = tol * steps + _rounding(values[owner])[None]
     resolved = np.abs(change) > noise
@@ -153,8 +184,8 @@ def _link(loss, points, values, eigs, vecs, flat, tol, quantum, reach):
             v = np.nonzero(valley)[0]
             rate = np.maximum(np.abs(eigs[i[v]]).max(1), np.abs(eigs[j[v]]).max(1))
             mid = 0.5 * (points[i[v]] + points[j[v]])
-            rel = np.asarray(_relax(loss, jnp.asarray(mid), jnp.asarray(np.maximum(rate, tol))))
-            f = np.asarray(losses_at(loss, jnp.asarray(rel)))
+            rel = _rowwise(lambda p, r: _relax(loss, p, r), mid, np.maximum(rate, tol))
+            f = losses_at(loss, rel)
             ok = (f <= top[v] + noise[v]) & (np.linalg.norm(rel - mid, axis=1) <= length[v] / 4)
             valley[v] = ok
         pairs = pairs[close | valley]
@@ -222,8 +253,9 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
     conv = np.nonzero(status == CONVERGED if discover else status != DIVERGED)[0]
     labels[conv] = NOT_CONVERGED  # until matched or classified below
     if len(known) and len(conv):
-        dist, near = (np.asarray(a) for a in _nearest(jnp.asarray(final[conv]),
-                                                     jnp.asarray(known)))
+        dtype = jax.dtypes.canonicalize_dtype(float)
+        table = jnp.asarray(known.astype(dtype), dtype)
+        dist, near = _rowwise(lambda p: _nearest(p, table), final[conv])
         ok = dist < radius
         labels[conv[ok]] = near[ok]
         conv = conv[~ok]

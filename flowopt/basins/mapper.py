@@ -91,6 +91,14 @@ class _Stepper(eqx.Module):
     finite (:meth:`advance`), so its label, step count and end point are its own,
     whatever shares its batch or chunk.
 
+    The step ``clock.dt`` and the stop bound ``limit`` are arrays, not compile-time
+    constants: a map with another ``dt0`` or ``t1`` reuses the compiled loops. Measured
+    (Euler on Himmelblau, 256^2 and 512^2, float32 and float64, early stop and fixed
+    budget, interleaved best of 11-15): as fast as a constant step (time ratio
+    0.87-1.01), with the same end points and steps bit for bit for Euler, semi-implicit
+    Euler and Langevin; a constant step let XLA fold Euler-Richardson's half step into
+    its update (last-bit differences).
+
     Noise (SDE flows): lane key ``fold_in(fold_in(key, start), replica)`` (:func:`_keys`),
     and step ``s`` draws ``schemes.noise.StepBrownianPath`` increments: one Threefry hash
     of the counter ``(s, j)`` under the lane key per two float32 normals -- a function of
@@ -108,6 +116,7 @@ class _Stepper(eqx.Module):
     chunk: int = eqx.field(static=True)
     noisy: bool = eqx.field(static=True)
     unravel: object = None  # state grids: a point is a flattened initial state
+    limit: object = None  # the stop bound tol dt, rounded once (default: tol * clock.dt)
 
     def _terms(self, key, y):
         flow, bm = self.flow, None
@@ -171,7 +180,7 @@ class _Stepper(eqx.Module):
         checked once, at t1, so nothing depends on where chunks end."""
         ys, states, keys, fars = lanes
         step = jax.vmap(self.step, in_axes=(0, 0, 0, None))
-        limit = self.tol * self.clock.dt
+        limit = self.tol * self.clock.dt if self.limit is None else self.limit
         done = jnp.where(active, -1, done)
 
         def one(k, c):
@@ -1016,13 +1025,13 @@ def _runner(spec):
         noisy = isinstance(spec.flow, (AbstractStochasticFlow, AbstractRandomFlow))
         dtype = jnp.dtype(spec.dtype)
         clock, n_steps = _step_clock(0.0, spec.t1, spec.dt0, dtype)
-        # a Python-float step is a compile-time constant: XLA folds it into the update
-        clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))
         early = spec.early_stop and not noisy
-        # without early stop nothing is decided before t1: one chunk, no checks on the way
-        stepper = _Stepper(spec.flow, spec.scheme, clock, jnp.asarray(spec.center, dtype),
-                           spec.tol, spec.chunk if early else n_steps, noisy,
-                           spec.grid.unravel)
+        # the step is an array, not a compile-time constant: one compiled step loop serves
+        # every dt0 (and t1) of a sweep, at the same speed (measured: see _Stepper)
+        clock = eqx.tree_at(lambda c: c.t0, clock, 0.0)
+        host = lambda v: jnp.asarray(np.asarray(v, dtype), dtype)  # converts, compiles nothing
+        stepper = _Stepper(spec.flow, spec.scheme, clock, host(spec.center), spec.tol,
+                           spec.chunk, noisy, spec.grid.unravel, host(spec.tol * float(clock.dt)))
         runner = dict(stepper=stepper, n_steps=n_steps, early=early, noisy=noisy,
                       pacer=_Pacer(1 if spec.controller is not None else 4 if early else 64))
         _RUNNERS.clear()  # one map at a time per process

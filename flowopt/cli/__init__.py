@@ -35,8 +35,9 @@ for _command in [*COMMANDS, run]:
 def compilation_cache():
     """Turn on JAX's persistent compilation cache (every compiled program, however quick to
     compile) in ``$FLOWOPT_CACHE_DIR``, default ``$XDG_CACHE_HOME/flowopt/jax`` or
-    ``~/.cache/flowopt/jax``, so a second process does not compile again (a 256^2 map:
-    2.9 s of compilation in the first process, 0.08 s in the next, measured here).
+    ``~/.cache/flowopt/jax``, so a second process does not compile again (``flowopt
+    basins``, 256^2 starts: 3.5 s of compilation in 38 programs in the first process,
+    0.17 s of reading them from the cache in the next, measured on 2 busy cores).
     ``FLOWOPT_CACHE_DIR=""`` turns it off. Returns the folder, or None."""
     import os
 

@@ -194,7 +194,6 @@ def build(landscape, loss, flow, param, control, rtol, atol, n, shape, bounds, s
     """The loss, flow, grid, controller and key of the shared options."""
     set_precision(precision)
     import diffrax
-    import jax
 
     import schemes
 
@@ -224,7 +223,18 @@ def build(landscape, loss, flow, param, control, rtol, atol, n, shape, bounds, s
     elif control == "pid":
         with library():
             controller = diffrax.PIDController(rtol=rtol, atol=atol)
-    return Problem(fn, name, flow_obj, grid, controller, jax.random.key(seed), bounds)
+    return Problem(fn, name, flow_obj, grid, controller, random_key(seed), bounds)
+
+
+def random_key(seed):
+    """``jax.random.key(seed)``; for threefry (JAX's default) and a seed in [0, 2**32),
+    the same key ``[0, seed]`` made on the host, so that no seeding program is compiled."""
+    import jax
+    import numpy as np
+
+    if 0 <= seed < 2**32 and jax.config.jax_default_prng_impl == "threefry2x32":
+        return jax.random.wrap_key_data(np.array([0, seed], np.uint32))
+    return jax.random.key(seed)
 
 
 def save_figure(fig, path):
