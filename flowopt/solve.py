@@ -10,6 +10,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.extend.core
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -384,6 +385,63 @@ def stationary(seen, t, y, args, tol):
     return (max_abs(seen.grad(x)) <= tol) & (max_abs(speed) <= tol)
 
 
+_RESOLVED_SIZE = 16  # states of at most this many numbers get the resolution test
+
+
+def _noisy(flow):
+    return isinstance(flow, (AbstractStochasticFlow, AbstractRandomFlow))
+
+
+def resolution(controller):
+    """``(rtol, atol)`` (largest entries) of an error-estimating controller -- diffrax's
+    ``PIDController``, also inside ``ClipStepSizeController`` -- whose precision ends a
+    run (:func:`resolved`); None for fixed steps and the energy controller."""
+    controller = getattr(controller, "controller", controller)  # ClipStepSizeController
+    if isinstance(controller, schemes.EnergyController) or not isinstance(
+            controller, diffrax.AbstractAdaptiveStepSizeController):
+        return None
+    rtol = float(np.max(getattr(controller, "rtol", 0.0)))
+    atol = float(np.max(getattr(controller, "atol", 0.0)))
+    return (rtol, atol) if rtol > 0 or atol > 0 else None
+
+
+def resolved(seen, t, y, args, resolution):
+    """Whether ``y`` lies within what an error controller resolves of a stationary point
+    of the flow: the Newton step of the vector field F at ``y`` (``J^-1 F``, J its
+    Jacobian in the whole state; for gradient flow ``H^-1 grad f``) is at most
+    ``10 (atol + rtol max(1, |x|))`` (max norms, ``x`` the position). An explicit scheme
+    under error control settles at its stability limit with ``|grad f|`` near
+    ``rtol`` times the curvature, so ``gtol`` below that is never met; this is the
+    test the map applies at t1 (:func:`flowopt.basins.mapper._precision`), applied at
+    every accepted state. States of more than ``_RESOLVED_SIZE`` numbers (the Jacobian
+    costs one vector-field evaluation per number) and singular Jacobians (degenerate
+    points) never pass it: they stop by ``gtol`` or run to t1."""
+    if resolution is None:
+        return jnp.asarray(False)
+    flat, unravel = jax.flatten_util.ravel_pytree(y)
+    if flat.size > _RESOLVED_SIZE:
+        return jnp.asarray(False)
+    rtol, atol = resolution
+    field = lambda z: jax.flatten_util.ravel_pytree(seen.drift(t, unravel(z), args))[0]
+    f, jvp = jax.linearize(field, flat)
+    jac = jax.vmap(jvp, out_axes=1)(jnp.eye(flat.size, dtype=flat.dtype))
+    step = _small_solve(jac, f)
+    size = jnp.maximum(1.0, max_abs(seen.position(y)))
+    return max_abs(step) <= 10 * (atol + rtol * size)
+
+
+def _small_solve(a, b):
+    """``a^-1 b`` for a small square ``a``: closed forms for sizes 1 and 2 (a batched
+    LAPACK call per lane costs more than the formula), LU otherwise. Singular: inf/nan."""
+    if a.shape[0] == 1:
+        return b / a[0]
+    if a.shape[0] == 2:
+        det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
+        return jnp.stack([a[1, 1] * b[0] - a[0, 1] * b[1],
+                          a[0, 0] * b[1] - a[1, 0] * b[0]]) / det
+    return jnp.linalg.solve(a, b)
+
+
 def bind_energy(controller, seen):
     """An EnergyController with the flow's energy and dissipation filled in where the
     user gave none."""
@@ -409,9 +467,13 @@ def _integrate(flow, seen, terms, scheme, controller, t0, t1, dt0, y0, saveat, m
                args, progress, gtol, clock, t_stop, times=None):
     physical = (lambda s: s) if clock is None else clock.time
 
-    def settled(s, y, args):
-        return jnp.asarray(False) if gtol is None else stationary(seen, physical(s), y, args,
-                                                                  gtol)
+    within = resolution(controller) if not _noisy(flow) else None
+
+    def settled(s, y, args):  # stationary within gtol, or within the control's resolution
+        if gtol is None:
+            return jnp.asarray(False)
+        return stationary(seen, physical(s), y, args, gtol) | resolved(
+            seen, physical(s), y, args, within)
 
     def stop(s, y, args, **kwargs):
         done = settled(s, y, args)
@@ -613,8 +675,13 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
             ``dt0`` is traced (the step count is then unknown before compiling).
             Running out is reported in ``result`` and :attr:`Solution.status`.
         gtol: stop early, with :attr:`Solution.status` ``"converged"``, once the
-            gradient and the velocity ``x'`` are both below ``gtol`` (max norm). Default:
-            run to ``t1``.
+            gradient and the velocity ``x'`` are both below ``gtol`` (max norm). Under an
+            error controller (``diffrax.PIDController``) on a deterministic flow, also
+            once the state is within the controller's resolution of a stationary point
+            (Newton step ``<= 10 (atol + rtol max(1, |x|))``, :func:`resolved`; states of
+            up to 16 numbers): an explicit scheme there settles at its stability limit
+            with ``|grad f|`` near ``rtol`` times the curvature, so a smaller ``gtol``
+            would never be met. Default: run to ``t1``.
         t_stop: stop early, with status ``"converged"``, once ``t >= t_stop``; unlike
             ``t1`` it may be a traced value (a budget that changes inside a loop), while
             ``t1`` bounds the solve.

@@ -14,6 +14,7 @@ from .hmm import HMM, SlowFastTerm
 from .noise import DiagonalNoiseTerm, time_key
 from .semi_implicit_euler import SemiImplicitEuler
 from .unit_steps import UnitSteps, exact_integer_limit
+from .unrolled import unrolled
 from .velocity_verlet import VelocityVerlet
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "VelocityVerlet",
     "exact_integer_limit",
     "time_key",
+    "unrolled",
 ]

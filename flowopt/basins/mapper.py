@@ -22,7 +22,7 @@ from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlo
 from ..landscapes.base import Landscape
 from ..landscapes.base import max_abs as _max_abs
 from ..solve import (_check_key, _check_ode_scheme, _levy_area, _step_clock, _terms, as_seen,
-                     bind_energy, solve, stationary)
+                     bind_energy, resolution, resolved, solve, stationary)
 from .classify import (AT_PRECISION, CONVERGED, CYCLE, DIVERGED, NOT_CONVERGED, SPURIOUS,
                        classify, default_radius, losses_at, newton_steps, outcome_order)
 from .grid import Grid, Starts
@@ -35,6 +35,12 @@ _PIECE_SECONDS = 0.25  # a compiled piece of a map runs about this long (see _Pa
 _BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
 _LANE_BLOCK = 128  # a controlled tile's lanes are padded to a multiple of this
 _BLOCK = 1024  # lockstep lanes run a chunk of trials in blocks of this many (in cache)
+_ERROR_BLOCK = 8192  # the same under an error controller (see _controlled_tile)
+# trials per chunk under an error controller: a lane takes 15-60 trials (Tsit5, PID rtol
+# 1e-6, 256^2 Himmelblau), and a batch is compacted only between chunks (64: 1.5x the
+# lane-trials of 16)
+_ERROR_CHUNK = 16
+_COMPACT = 4  # a batch is compacted to 1024 * 4^k lanes once fewer than 1/4 still run
 
 
 def _lanes_finite(ys):
@@ -51,12 +57,15 @@ def _outcome(flow, y):
     return jnp.mean(x, axis=0) if x.ndim == 2 else x
 
 
-def _check(seen, t, y, tol, center, far):
+def _check(seen, t, y, tol, center, far, within=None):
     """(converged, diverged) of one lane at state ``y``: diverged once any part of the
     state is non-finite or the position is farther than ``far`` (max norm) from
-    ``center``; converged when :func:`flowopt.solve.stationary` holds there."""
+    ``center``; converged when :func:`flowopt.solve.stationary` holds there, or (error
+    control: ``within`` = (rtol, atol)) :func:`flowopt.solve.resolved` -- the stopping
+    rule of ``fo.solve(..., gtol=tol)``."""
     diverged = ~_finite(y) | (_max_abs(_outcome(seen, y) - center) > far)
-    return stationary(seen, t, y, None, tol) & ~diverged, diverged
+    converged = stationary(seen, t, y, None, tol) | resolved(seen, t, y, None, within)
+    return converged & ~diverged, diverged
 
 
 def _first_state(seen, unravel, point):
@@ -351,7 +360,7 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0, pacer=None):
     s = 0
     while True:
         # a piece of whole chunks (chunk ends stay multiples of the chunk from 0)
-        compact_below = len(lanes) // 4 if len(lanes) > _MIN_LANES else 0
+        compact_below = len(lanes) // _COMPACT if len(lanes) > _MIN_LANES else 0
         s_end = min(n_steps, s + pacer.size * runner.chunk)
         s_start = s
         state, active, done, code, s_dev = pacer.run(lambda: runner.advance(
@@ -385,7 +394,7 @@ def _drive(runner, points, keys, fars, n_steps, max_period=0, pacer=None):
         keep = np.nonzero(left)[0]
         size = _MIN_LANES
         while size < len(keep):
-            size *= 4
+            size *= _COMPACT
         idx = jnp.asarray(np.concatenate([keep, np.full(size - len(keep), keep[0])]))
         state = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=runner.lane_axis),
                                        state)
@@ -430,6 +439,8 @@ class _Controlled(eqx.Module):
     chunk: int = eqx.field(static=True)
     unravel: object = None
     minor: bool = eqx.field(static=True, default=True)  # lanes along each leaf's last axis
+    within: tuple = eqx.field(static=True, default=None)  # error control: (rtol, atol)
+    block: int = eqx.field(static=True, default=_BLOCK)
     noisy = False
 
     def _lanes(self, mask, a):
@@ -470,7 +481,7 @@ class _Controlled(eqx.Module):
         """One lane's check at ``y`` (converged, diverged), the controller's verdict on its
         trial step, and whether the lane takes it (it moves, is undecided and the step is
         accepted) as a mask per state leaf. ``out``: what :meth:`settle` needs."""
-        conv, div = _check(self.seen, t, y, self.tol, self.center, far)
+        conv, div = _check(self.seen, t, y, self.tol, self.center, far, self.within)
         go = move & ~conv & ~div
         if self.energy:
             accept, out = self.controller.verdict(t, t_next, y, y1, None, cstate)
@@ -507,10 +518,10 @@ class _Controlled(eqx.Module):
         lanes at once streamed them through memory each trial, ~3x slower), and a block
         whose lanes are all decided skips its trials. Lanes along the last axis only."""
         n = _n_lanes(tree) if not self.minor else jax.tree_util.tree_leaves(tree)[0].shape[-1]
-        if not self.minor or n <= _BLOCK or n % _BLOCK:
+        if not self.minor or n <= self.block or n % self.block:
             return fn(tree)
-        nb = n // _BLOCK
-        split = lambda a: jnp.moveaxis(a.reshape(a.shape[:-1] + (nb, _BLOCK)), -2, 0)
+        nb = n // self.block
+        split = lambda a: jnp.moveaxis(a.reshape(a.shape[:-1] + (nb, self.block)), -2, 0)
         join = lambda a: jnp.moveaxis(a, 0, -2).reshape(a.shape[1:-1] + (n,))
         out = jax.lax.map(fn, jax.tree_util.tree_map(split, tree))
         return jax.tree_util.tree_map(join, out)
@@ -589,8 +600,8 @@ class _Controlled(eqx.Module):
             y, t, t_next, cstate, sstate, accepted, rejected, why = self._blocks(
                 trials, ((y, t, t_next, cstate, sstate, accepted, rejected, why), far, active))
             # lanes stopped by their control (floor or t1): one last check where they stopped
-            conv, div = self._vmap(lambda z, s, f: _check(self.seen, s, z, self.tol,
-                                                        self.center, f))(y, t, far)
+            conv, div = self._vmap(lambda z, s, f: _check(
+                self.seen, s, z, self.tol, self.center, f, self.within))(y, t, far)
             by_control = active & ((why == AT_PRECISION) | (why == NOT_CONVERGED))
             why = jnp.where(by_control & (conv | div), jnp.where(div, DIVERGED, CONVERGED),
                             why)
@@ -614,21 +625,39 @@ def _fsal(scheme):
     return lane_scheme(scheme) is not scheme
 
 
+def controlled_runner(flow, scheme, controller, center, tol, t1, dt0, chunk, unravel=None):
+    """The lockstep runner (:class:`_Controlled`) of a controlled map: the scheme's
+    explicit RK stages written out (``schemes.unrolled``), the energy controller bound to
+    the flow's energy, an error controller's resolution as a stopping rule
+    (:func:`flowopt.solve.resolved`)."""
+    scheme = schemes.unrolled(scheme)
+    terms, seen = _terms(flow, scheme, None, None, None)
+    energy = isinstance(controller, schemes.EnergyController)
+    if energy:
+        controller = bind_energy(controller, seen)
+    # an error-controlled trial (several stages) keeps more in flight than an energy
+    # trial: larger blocks amortize its per-operation cost (~1.6x faster at 8192 than at
+    # 1024 lanes for Tsit5; energy control is fastest at 1024)
+    if not energy:  # trials per chunk: see _ERROR_CHUNK
+        chunk = min(chunk, _ERROR_CHUNK)
+    return _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center), float(tol),
+                       float(t1), jnp.asarray(dt0), chunk, unravel, True,
+                       None if energy else resolution(controller),
+                       _BLOCK if energy else _ERROR_BLOCK)
+
+
 def _controlled_tile(flow, scheme, points, fars, t1, dt0, controller, tol, max_steps, center,
                      chunk, unravel, pacer=None):
     """Energy or error control over a tile, all lanes in lockstep (see
     :class:`_Controlled`); returns end points, accepted steps, times, status and periods
     (all 0)."""
-    terms, seen = _terms(flow, scheme, None, None, None)
-    if isinstance(controller, schemes.EnergyController):
-        controller = bind_energy(controller, seen)
-    runner = _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center),
-                         float(tol), float(t1), jnp.asarray(dt0), chunk, unravel, True)
+    runner = controlled_runner(flow, scheme, controller, center, tol, t1, dt0, chunk, unravel)
+    block = runner.block
     # XLA:CPU computes a batch whose size is not a multiple of the vector width with other
     # instructions (last bits differ, and adaptive acceptance makes paths of them): every
     # batch is padded to a multiple of _LANE_BLOCK lanes (compacted ones are 1024 * 4^k)
     n = len(points)
-    pad = -n % (_LANE_BLOCK if n <= _BLOCK else _BLOCK)
+    pad = -n % (_LANE_BLOCK if n <= block else block)
     points, fars = (np.concatenate([a, np.repeat(a[-1:], pad, 0)]) for a in (points, fars))
     out = _drive(runner, points, None, fars, max_steps, pacer=pacer)
     return tuple(a[:n] for a in out)

@@ -6,6 +6,7 @@ energy; it never knows which scheme integrates it (DESIGN.md, layers).
 
 import abc
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import ClassVar
@@ -24,6 +25,33 @@ def sqnorm(tree):
 
 
 _NOT_A_NUMBER = object()
+_FORWARD_SIZE = 8  # gradients of points of at most this many numbers: forward mode
+
+
+def gradient(loss, x):
+    """``grad loss`` at ``x``, shaped like ``x``. A point of at most ``_FORWARD_SIZE``
+    numbers is differentiated in forward mode, one JVP per coordinate, its coordinates
+    passed as separate scalars: XLA:CPU then fuses a batch of such gradients, and the
+    schemes' stages around them, into one loop per stage. Reverse mode (``jax.grad``, used
+    for larger points and for losses without a JVP, such as ``jax.custom_vjp``
+    functions) scatters the cotangent into the vector with pads that split the fusions:
+    a vmapped Tsit5 step of 2-d gradient flow on Himmelblau costs 122 ns per lane in
+    reverse mode and 12 ns in forward mode (CPU time; a hand-written gradient: 12 ns).
+    Both are exact derivatives; they may differ in the last bits (another order of the
+    same products)."""
+    x = jnp.asarray(x)
+    if x.size > _FORWARD_SIZE or x.size == 0 or not jnp.issubdtype(x.dtype, jnp.floating):
+        return jax.grad(loss)(x)
+    coords = tuple(x.reshape(-1))
+    at = lambda *c: loss(jnp.stack(c).reshape(x.shape))
+    one, zero = jnp.ones((), x.dtype), jnp.zeros((), x.dtype)
+    try:
+        parts = [jax.jvp(at, coords, tuple(one if j == i else zero
+                                           for j in range(len(coords))))[1]
+                 for i in range(len(coords))]
+    except TypeError:  # e.g. a custom_vjp loss: no forward mode
+        return jax.grad(loss)(x)
+    return jnp.stack(parts).reshape(x.shape).astype(x.dtype)
 # examples of valid values in error messages, where no default gives one
 _EXAMPLES = {"learning_rate": "1e-2", "momentum": "0.9", "b1": "0.9", "b2": "0.999",
              "decay": "0.9", "rho": "0.9"}
@@ -215,8 +243,8 @@ class AbstractFlow(eqx.Module):
 
     def grad(self, x):
         """The loss's gradient at ``x`` (d,), or at each agent of ``x`` (N, d) for an
-        interacting flow."""
-        grad = jax.grad(self.loss)
+        interacting flow (:func:`gradient`)."""
+        grad = functools.partial(gradient, self.loss)
         return jax.vmap(grad)(x) if self.interacting and jnp.ndim(x) == 2 else grad(x)
 
     def loss_at(self, x):
