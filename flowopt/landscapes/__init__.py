@@ -6,12 +6,14 @@ flowopt; these classes add what a plain function lacks.
 
 from .base import Landscape
 from .camels import SixHumpCamel, ThreeHumpCamel
+from .gp import GaussianProcessNLML, matern
 from .himmelblau import Himmelblau
+from .mlp import MLP
 from .neuron import NeuronPoly
 from .rastrigin import Rastrigin
 from .rosenbrock import Rosenbrock
 from .rough import RoughQuadratic
 from .schwefel import Schwefel
 
-__all__ = ["Himmelblau", "Landscape", "NeuronPoly", "Rastrigin", "Rosenbrock",
-           "RoughQuadratic", "Schwefel", "SixHumpCamel", "ThreeHumpCamel"]
+__all__ = ["GaussianProcessNLML", "Himmelblau", "Landscape", "MLP", "NeuronPoly", "Rastrigin",
+           "Rosenbrock", "RoughQuadratic", "Schwefel", "SixHumpCamel", "ThreeHumpCamel", "matern"]
