@@ -84,7 +84,7 @@ def _unrolled_class(cls):
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         return _unrolled_step(cls, self, terms, t0, t1, y0, args, solver_state, made_jump)
     return type(cls.__name__, (cls,), {"step": step, "__qualname__": cls.__qualname__,
-                                       "__module__": cls.__module__})
+                                       "__module__": cls.__module__, "_unrolled": True})
 
 
 def unrolled(scheme):
