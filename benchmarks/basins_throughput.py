@@ -55,6 +55,10 @@ def main(argv=None):
     parser.add_argument("--memory", type=int, default=0, help="grid side for a memory run")
     parser.add_argument("--stochastic-n", type=int, default=128,
                         help="grid side of the stochastic section (0: skip it)")
+    parser.add_argument("--peak-n", type=int, default=1024,
+                        help="grid side of the fraction-of-peak section (0: skip it)")
+    parser.add_argument("--peak-gflops", type=float, default=78.2,
+                        help="the cores' float32 peak: 2 cores x 2.445 GHz x 8 lanes x 2 FMA")
     parser.add_argument("--matched-n", type=int, default=256,
                         help="grid side of the matched-accuracy section (0: skip it)")
     args = parser.parse_args(argv)
@@ -128,10 +132,53 @@ def main(argv=None):
               f"vs {per_step:.3f} ns per start*step of its fixed-step loop (same "
               f"{len(starts)} lanes; {ran} trials, best of 7 interleaved): "
               f"{per_trial / per_step:.2f}x")
+    if args.peak_n:
+        peak_fraction(flow, args.peak_n, args.steps, args.dt, args.peak_gflops)
     if args.stochastic_n:
         stochastic(loss, args.stochastic_n)
     if args.matched_n:
         matched_accuracy(loss, args.matched_n)
+
+
+def peak_fraction(flow, n, steps, dt, peak_gflops, flops_per_step=22, repeat=3):
+    """Issue 14 item 6: the early-stop map as users call it (``fo.basins`` on an n^2
+    Himmelblau grid, Euler, float32, warm, classification and the Dataset included) in
+    useful flops per second: ``flops_per_step`` (one Himmelblau gradient step: ~22 flops)
+    times each start's own steps, over the wall time, as a fraction of the cores' peak.
+    Also the share of the time spent outside the compiled tile loops."""
+    from flowopt.basins import mapper
+
+    grid = fo.Grid(flow.loss.domain, (n, n))
+    run = lambda: fo.basins(flow, schemes.Euler(), grid, t1=steps * dt, dt0=dt)
+    run()  # compile
+    spent = {}
+    drive = mapper._drive
+
+    def timed_drive(*a, **k):
+        start = time.perf_counter()
+        out = drive(*a, **k)
+        spent["tiles"] = spent.get("tiles", 0.0) + time.perf_counter() - start
+        return out
+
+    best, tiles, bmap = float("inf"), None, None
+    mapper._drive = timed_drive
+    try:
+        for _ in range(repeat):
+            spent.clear()
+            start = time.perf_counter()
+            bmap = run()
+            took = time.perf_counter() - start
+            if took < best:
+                best, tiles = took, spent.get("tiles", 0.0)
+    finally:
+        mapper._drive = drive
+    useful = flops_per_step * float(bmap["steps"].values.sum())
+    rate = useful / best / 1e9
+    print(f"early-stop map, {n}^2 Himmelblau, Euler dt={dt:g}, t1={steps * dt:g}, float32, "
+          f"warm (best of {repeat}): {best:.3f} s, mean {float(bmap['steps'].values.mean()):.0f}"
+          f" steps per start; {rate:.2f} GFLOP/s = {rate / peak_gflops:.1%} of the "
+          f"{peak_gflops:g} GFLOP/s peak; outside the compiled tile loops: "
+          f"{(best - tiles) / best:.0%} of the time")
 
 
 def stochastic(loss, n, replicas=16, t1=10.0, dt=1e-2, beta=5.0, repeat=3):
@@ -173,10 +220,11 @@ def matched_accuracy(loss, n, t1=20.0, target=0.9995, repeat=3):
     (a) fixed-step Euler at the largest step of 1e-2, 5e-3, 2e-3, 1e-3, 5e-4 that reaches
     ``target``; (b) Tsit5 + PIDController (rtol 1e-5 and 1e-6, atol = rtol / 1000) in
     lockstep, at the map's tol (1e-6: an explicit scheme at its stability limit keeps
-    |grad f| near 1e-4, so every start runs to t1) and at tol 1e-3 (starts stop once
-    stationary within 1e-3); (c) the previous path, one vmapped fo.solve per start
-    (mapper._solve_tile), rtol 1e-6, timed once; (d) the energy-controlled map (Euler,
-    dt0 = 0.1). Times: best of ``repeat``, interleaved, compiled first."""
+    |grad f| near 1e-4, so starts stop once within the controller's resolution,
+    flowopt.solve.resolved) and at tol 1e-3; (c) the previous path, one vmapped fo.solve
+    per start (mapper._solve_tile; same stopping rule), rtol 1e-6, timed once; (d) the
+    energy-controlled map (Euler, dt0 = 0.1). Times: best of ``repeat``, interleaved,
+    compiled first."""
     import diffrax
 
     from flowopt.basins import mapper
@@ -232,18 +280,17 @@ def trial_cost(flow, scheme, starts, dt, count=256, repeat=7):
     controller's step floor, so its cost is divided by the trials it actually ran (all
     lanes pay for every trial in lockstep). Returns ns per lane per trial, per lane per
     step, and the number of trials run."""
-    from flowopt.basins.mapper import _Controlled, _Stepper
-    from flowopt.solve import _step_clock, _terms, bind_energy
+    from flowopt.basins.mapper import _Stepper, controlled_runner
+    from flowopt.solve import _step_clock
 
     n = len(starts)
     center = jnp.zeros(2)
-    terms, seen = _terms(flow, scheme, None, None, None)
-    controlled = _Controlled(flow, seen, terms, scheme,
-                             bind_energy(schemes.EnergyController(), seen), center, 0.0,
-                             1e9, jnp.asarray(100 * dt), 64)
+    controlled = controlled_runner(flow, scheme, schemes.EnergyController(), center, 0.0, 1e9,
+                                   100 * dt, 64)
     clock, _ = _step_clock(0.0, 1e9, dt, jnp.result_type(float))
-    clock = eqx.tree_at(lambda c: (c.t0, c.dt), clock, (0.0, float(clock.dt)))  # as fo.basins
-    fixed = _Stepper(flow, scheme, clock, center, 0.0, 64, False)
+    clock = eqx.tree_at(lambda c: c.t0, clock, 0.0)  # as fo.basins (an array step)
+    fixed = _Stepper(flow, scheme, clock, center, 0.0, 64, False, None,
+                     jnp.zeros((), jnp.result_type(float)))
     active, zero = jnp.ones(n, bool), jnp.zeros(n, jnp.int32)
 
     def runner(r, keys):
