@@ -281,3 +281,20 @@ def test_a_loss_whose_data_changed_is_another_map(tmp_path):
         DATA = old
     again = fo.basins(fo.flows.GradientFlow(_fit), schemes.Euler(), grid, resume=True, **kw)
     assert again.attrs["tiles_computed"] == 0
+
+
+def test_a_loss_using_jax_nn_relu_maps():
+    """jax.nn.relu is a custom_jvp object whose state holds dataclass classes: the map's
+    canonical description read a class as an instance and crashed (found with
+    fo.landscapes.MLP). The map runs, and its labels are the minimum at the origin."""
+    import jax.numpy as jnp
+
+    import schemes
+    from flowopt.basins.spec import canonical
+
+    assert "class " in canonical(jax.nn.relu) or "custom_jvp" in canonical(jax.nn.relu)
+    loss = lambda x: jnp.sum(jax.nn.relu(x - 1.0) ** 2) + jnp.sum(x**2)
+    bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), fo.Grid([[-2, 2], [-2, 2]], 6),
+                     t1=20.0, dt0=1e-2)
+    assert (bmap["label"].values == 0).all()
+    np.testing.assert_allclose(bmap["attractor_x"].values, [[0.0, 0.0]], atol=1e-5)

@@ -136,7 +136,7 @@ def canonical(value, depth=0):
                                for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}"
-    if dataclasses.is_dataclass(value):  # equinox modules are dataclasses
+    if dataclasses.is_dataclass(value) and not inspect.isclass(value):  # equinox modules too
         fields = [f"{f.name}={canonical(getattr(value, f.name), depth + 1)}"
                   for f in dataclasses.fields(value)]
         return f"{name}({', '.join(fields)})"
