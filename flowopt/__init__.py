@@ -10,7 +10,8 @@ from .basins import (Grid, align, basin_entropy, basins, boundary_fraction, capt
                      compare, fractions, open_basins, sample_uniform, stationary_table,
                      sweep, uncertainty_exponent)
 from .solve import Solution, solve, solve_batch
-from .topography import Catalogue, TrackedMinima, catalogue, track_minima
+from .topography import (Catalogue, Disconnectivity, ElasticBand, TrackedMinima, catalogue,
+                         disconnectivity, neb, track_minima)
 
 __version__ = "0.1.0"
 
@@ -19,3 +20,4 @@ __all__ = ["Grid", "Solution", "align", "basin_entropy", "basins", "boundary_fra
            "sample_uniform", "solve", "solve_batch", "stationary_table", "sweep",
            "uncertainty_exponent"]
 __all__ += ["Catalogue", "TrackedMinima", "catalogue", "track_minima"]  # flowopt.topography
+__all__ += ["Disconnectivity", "ElasticBand", "disconnectivity", "neb"]  # flowopt.topography

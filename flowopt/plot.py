@@ -742,3 +742,116 @@ def minima_against(result, ax=None, saddles=True, quantity=None, ylabel=None):
     if own:
         _fit_width(ax.figure, leg, 6.0)
     return ax
+
+
+def _neb_paths(paths):
+    """``paths``: one ElasticBand, a list of them, or a dict label -> ElasticBand."""
+    if isinstance(paths, dict):
+        items = list(paths.items())
+    elif isinstance(paths, (list, tuple)):
+        items = [(None, p) for p in paths]
+    else:
+        items = [(None, paths)]
+    for _, p in items:
+        if not all(hasattr(p, a) for a in ("distance", "energies", "index",
+                                            "transition_energy", "refined")):
+            raise TypeError(f"plot.neb_profile(paths={type(p).__name__}): pass an "
+                            "ElasticBand from fo.neb, a list of them, or a dict label -> "
+                            "ElasticBand.")
+    return items
+
+
+def neb_profile(paths, ax=None, images=True, relative=False, color=None, alpha=None):
+    """Loss along minimum-energy paths against the distance from their first end
+    (seed 001, Figs. 4a-b): one line per :class:`~flowopt.topography.ElasticBand`, its
+    images as dots (``images=True``), its transition state as a star (filled: refined
+    to an index-1 saddle; white: the highest image, which could not be refined). ``relative=True``
+    subtracts each path's starting loss. ``paths``: one ElasticBand, a list, or a dict
+    label -> ElasticBand (labels go to the legend). Many paths (over 10) are drawn thin,
+    translucent, in one colour and without a legend entry each (seed 001, Fig. 4a)."""
+    items = _neb_paths(paths)
+    plt = _pyplot()
+    if ax is None:
+        ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")[1]
+    many = len(items) > 10  # more than tab10's colours: one colour, no legend per path
+    alpha = (0.35 if many else 1.0) if alpha is None else alpha
+    cmap = plt.get_cmap("tab10")
+    refined = unrefined = False
+    for n, (label, p) in enumerate(items):
+        s, e = np.asarray(p.distance), np.asarray(p.energies, float)
+        shift = e[0] if relative else 0.0
+        c = color or ("0.25" if many else cmap(n % 10))
+        line, = ax.plot(s, e - shift, "-", color=c, lw=0.8 if many else 1.4, alpha=alpha,
+                        marker="o" if images and not many else None, ms=3.5,
+                        label=None if many else label)
+        ts_s = s[p.index]
+        if p.refined:  # the refined saddle lies between the climbing image's neighbours
+            x = np.asarray(p.transition_state)
+            ts_s = s[p.index] + np.sign(np.dot(x - p.images[p.index],
+                                               p.images[p.index + 1] - p.images[p.index])) \
+                * np.linalg.norm(x - p.images[p.index])
+        ax.plot([ts_s], [p.transition_energy - shift], "*", ms=7 if many else 12,
+                mfc=line.get_color() if p.refined else "w", mec="k", mew=0.8,
+                alpha=min(1.0, alpha * 2), zorder=3)
+        refined, unrefined = refined or p.refined, unrefined or not p.refined
+    ax.set_xlabel("distance along the path")
+    ax.set_ylabel("loss - loss at start" if relative else "loss")
+    handles = [plt.Line2D([], [], ls="", marker="*", ms=10, mfc="0.5", mec="k",
+                          label="transition state (index-1 saddle)")] if refined else []
+    if unrefined:
+        handles.append(plt.Line2D([], [], ls="", marker="*", ms=10, mfc="w", mec="k",
+                                  label="highest image (not refined)"))
+    labelled = [h for h in ax.get_lines() if h.get_label() and
+                not h.get_label().startswith("_")]
+    ax.legend(handles=labelled + handles, fontsize=8, frameon=False)
+    return ax
+
+
+def disconnectivity(tree, ax=None, labels=True, color="k"):
+    """Disconnectivity graph (Becker & Karplus 1997; Wales, Miller & Walsh 1998) of a
+    :class:`~flowopt.topography.Disconnectivity`: each minimum is a vertical line from
+    its loss up to the level where it joins another group, each join a horizontal bar
+    over the groups it joins with a line up to the next join; the top of each tree rises
+    a little above its last join. Minima are placed left to right in ``tree.order``, so
+    no lines cross; ``labels`` writes each minimum's index under its line."""
+    if not all(hasattr(tree, a) for a in ("graph", "roots", "order", "energies")):
+        raise TypeError(f"plot.disconnectivity(tree={type(tree).__name__}): pass the result "
+                        "of fo.disconnectivity(...) or fo.Disconnectivity.from_edges(...).")
+    plt = _pyplot()
+    if ax is None:
+        ax = plt.subplots(figsize=(max(4.0, 0.45 * len(tree.order) + 2), 4.5),
+                          layout="constrained")[1]
+    g = tree.graph
+    x = {m: float(i) for i, m in enumerate(tree.order)}
+
+    def place(node):
+        kids = list(g.successors(node))
+        if kids:
+            x[node] = float(np.mean([place(c) for c in kids]))
+        return x[node]
+
+    for r in tree.roots:
+        place(r)
+    energies = [g.nodes[n]["energy"] for n in g.nodes]
+    span = max(energies) - min(energies) or 1.0
+    for node in g.nodes:
+        e = g.nodes[node]["energy"]
+        up = list(g.predecessors(node))
+        top = g.nodes[up[0]]["energy"] if up else e + 0.08 * span
+        ax.plot([x[node], x[node]], [e, top], "-", color=color, lw=1.2,
+                solid_capstyle="butt")
+        kids = list(g.successors(node))
+        if kids:
+            xs = [x[c] for c in kids]
+            ax.plot([min(xs), max(xs)], [e, e], "-", color=color, lw=1.2)
+    if labels:
+        for m in tree.order:
+            ax.annotate(str(m), (x[m], tree.energies[m]), xytext=(0, -3),
+                        textcoords="offset points", ha="center", va="top", fontsize=8)
+    ax.set_xlim(-0.7, len(tree.order) - 0.3)
+    ax.set_ylim(min(energies) - 0.06 * span, max(energies) + 0.12 * span)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_ylabel("loss")
+    return ax

@@ -5,4 +5,6 @@ parameter. Above :mod:`flowopt.flows` and :mod:`flowopt.landscapes`, beside
 
 # each module adds its public names here
 from .catalogue import Catalogue, catalogue
+from .disconnectivity import Disconnectivity, disconnectivity
+from .neb import ElasticBand, neb
 from .parametric import TrackedMinima, track_minima
