@@ -12,7 +12,7 @@ import pytest
 
 import flowopt as fo
 import schemes
-from flowopt.flows.base import gradient
+from flowopt.flows.base import ForwardGradient, gradient
 
 ERK = [diffrax.Tsit5, diffrax.Dopri5, diffrax.Dopri8, diffrax.Heun, diffrax.Bosh3,
        diffrax.Ralston, diffrax.Midpoint]
@@ -69,16 +69,18 @@ def test_unrolled_solve_with_dense_output_equals_diffrax():
 
 @pytest.mark.parametrize("shape", [(1,), (2,), (3,), (2, 2), (9,)])
 def test_gradient_equals_reverse_mode(shape):
-    """Forward mode for points of up to 8 numbers, reverse mode above: both equal
-    jax.grad (which is also what a 9-number point gets) to rounding."""
+    """Forward mode (a ForwardGradient loss) for points of up to 8 numbers, reverse mode
+    above: both equal jax.grad (which is also what a 9-number point gets) to rounding."""
     with jax.enable_x64(True):
-        loss = lambda x: jnp.sum(jnp.sin(x) * x**2) + jnp.prod(jnp.cos(x)) ** 2
+        plain = lambda x: jnp.sum(jnp.sin(x) * x**2) + jnp.prod(jnp.cos(x)) ** 2
+        loss = ForwardGradient(plain)
         x = jnp.asarray(np.random.default_rng(0).normal(size=shape))
-        np.testing.assert_allclose(gradient(loss, x), jax.grad(loss)(x), rtol=1e-13,
+        np.testing.assert_allclose(gradient(loss, x), jax.grad(plain)(x), rtol=1e-13,
                                    atol=1e-15)
+        assert gradient(plain, x).shape == shape  # plain losses: jax.grad
         assert gradient(loss, x).shape == shape
         batched = jax.vmap(lambda z: gradient(loss, z))(jnp.stack([x, 2 * x]))
-        np.testing.assert_allclose(batched[1], jax.grad(loss)(2 * x), rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(batched[1], jax.grad(plain)(2 * x), rtol=1e-13, atol=1e-15)
 
 
 def test_gradient_of_a_custom_vjp_loss_falls_back_to_reverse_mode():
@@ -88,8 +90,8 @@ def test_gradient_of_a_custom_vjp_loss_falls_back_to_reverse_mode():
 
     f.defvjp(lambda x: (f(x), x), lambda x, g: (2 * g * x,))
     x = jnp.array([1.0, -2.0])
-    np.testing.assert_allclose(gradient(f, x), [2.0, -4.0])
-    flow = fo.flows.GradientFlow(f)
+    np.testing.assert_allclose(gradient(ForwardGradient(f), x), [2.0, -4.0])
+    flow = fo.flows.GradientFlow(ForwardGradient(f))
     np.testing.assert_allclose(flow.drift(0.0, x, None), [-2.0, 4.0])
 
 

@@ -43,21 +43,22 @@ def default_radius(attractors, scale):
     return min(cap, 0.5 * float(dist.min()))
 
 
-_ROWS = 65_536  # rows per call of the compiled helpers below (4096: 256 dispatches for a
-# 1024^2 map, 0.1 s more than one call)
+_ROWS = 65_536  # rows per call of the compiled helpers below, for more than this many
+_SMALL_ROWS = 4096  # up to _ROWS rows: calls of a power of two up to this (4096 for a
+# 1024^2 map made 256 dispatches, 0.1 s more than 16 calls of _ROWS)
 
 
 def _rowwise(fn, *arrays):
     """``fn(*arrays)`` for ``arrays`` of ``n > 0`` independent rows each, as NumPy arrays:
-    computed in calls of a power of two of rows, 64 to ``_ROWS`` (the last row repeated
-    to fill a call), so the helpers compile for a few shapes per process, not for each
+    computed in calls of a power of two of rows, 64 to ``_SMALL_ROWS``, or of ``_ROWS``
+    rows when there are more (the last row repeated to fill a call), so the helpers compile for a few shapes per process, not for each
     map's count of end points. The rows go over in JAX's default float dtype, converted
     on the host (``jnp.asarray`` of a NumPy array compiles a program per shape unless
     given the array's own dtype)."""
     dtype = jax.dtypes.canonicalize_dtype(float)
     arrays = [np.asarray(a, dtype) for a in arrays]
     n = len(arrays[0])
-    size = min(_ROWS, max(64, 1 << (n - 1).bit_length()))
+    size = _ROWS if n > _ROWS else min(_SMALL_ROWS, max(64, 1 << (n - 1).bit_length()))
     parts = []
     for start in range(0, n, size):
         idx = np.minimum(np.arange(start, start + size), n - 1)

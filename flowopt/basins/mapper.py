@@ -18,7 +18,8 @@ from schemes.energy_controller import _all_finite as _finite
 from schemes.noise import StepBrownianPath
 
 from .. import _arguments
-from ..flows.base import AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow
+from ..flows.base import (AbstractFlow, AbstractRandomFlow, AbstractStochasticFlow,
+                          ForwardGradient)
 from ..landscapes.base import Landscape
 from ..landscapes.base import max_abs as _max_abs
 from ..solve import (_check_key, _check_ode_scheme, _levy_area, _step_clock, _terms, as_seen,
@@ -628,11 +629,14 @@ def _fsal(scheme):
 def controlled_runner(flow, scheme, controller, center, tol, t1, dt0, chunk, unravel=None):
     """The lockstep runner (:class:`_Controlled`) of a controlled map: the scheme's
     explicit RK stages written out (``schemes.unrolled``), the energy controller bound to
-    the flow's energy, an error controller's resolution as a stopping rule
-    (:func:`flowopt.solve.resolved`)."""
+    the flow's energy; under an error controller its resolution as a stopping rule
+    (:func:`flowopt.solve.resolved`) and small points' gradients in forward mode
+    (:class:`flowopt.flows.base.ForwardGradient`)."""
     scheme = schemes.unrolled(scheme)
-    terms, seen = _terms(flow, scheme, None, None, None)
     energy = isinstance(controller, schemes.EnergyController)
+    if not energy:  # small points' gradients in forward mode (flows.base.ForwardGradient)
+        flow = eqx.tree_at(lambda f: f.loss, flow, ForwardGradient(flow.loss))
+    terms, seen = _terms(flow, scheme, None, None, None)
     if energy:
         controller = bind_energy(controller, seen)
     # an error-controlled trial (several stages) keeps more in flight than an energy
