@@ -855,3 +855,104 @@ def disconnectivity(tree, ax=None, labels=True, color="k"):
         ax.spines[side].set_visible(False)
     ax.set_ylabel("loss")
     return ax
+
+
+def hessian_spectra(catalogue, kinds=("minimum",), zero=1e-3, linear=1e-9, cmap="viridis"):
+    """Hessian eigenvalue spectra of a :class:`~flowopt.topography.Catalogue`'s entries
+    of ``kinds`` (default its minima; seed 001 §3.5, "the eigenvalues of the energy
+    Hessian at all minima"). Left: each entry's eigenvalues in ascending order against
+    their rank, one line per entry coloured by its loss, on a symmetric-log axis that is
+    linear within ``linear`` times the median entry's largest ``|lambda|`` (round-off
+    zeros sit on the 0 line); the grey band is "near zero". Right: per entry, against its
+    loss, how many eigenvalues are negative, near zero (``|lambda| <= zero`` times the
+    entry's largest ``|lambda|``; default 1e-3, the share below which the catalogue
+    probes an eigenvalue's direction instead of trusting its sign) and positive.
+    Returns the figure."""
+    from .topography.catalogue import KINDS, Catalogue
+
+    if not isinstance(catalogue, Catalogue):
+        raise TypeError(f"plot.hessian_spectra(catalogue={type(catalogue).__name__}): pass "
+                        "the result of fo.catalogue(...).")
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValueError(f"plot.hessian_spectra(kinds={kinds!r}): kinds must be some of "
+                         f"{KINDS}.")
+    if isinstance(zero, (bool, np.bool_)) or not isinstance(zero, (int, float, np.floating)) \
+            or not 0 < zero < 1:
+        raise ValueError(f"plot.hessian_spectra(zero={zero!r}): zero, the share of an entry's "
+                         "largest |eigenvalue| below which an eigenvalue counts as zero, must "
+                         "be a number in (0, 1), e.g. 1e-6.")
+    cat = catalogue[np.isin(catalogue.kind, kinds)]
+    if not len(cat):
+        raise ValueError(f"plot.hessian_spectra(catalogue=...): the catalogue has no entry of "
+                         f"kind {' or '.join(kinds)} ({catalogue.counts()}).")
+    plt = _pyplot()
+    from matplotlib.colors import LogNorm, Normalize
+
+    w = np.asarray(cat.eigenvalues, float)
+    f = np.asarray(cat.losses, float)
+    k, d = w.shape
+    thresh = zero * np.maximum(np.abs(w).max(1), np.finfo(float).tiny)
+    neg = np.sum(w < -thresh[:, None], 1)
+    pos = np.sum(w > thresh[:, None], 1)
+    nul = d - neg - pos
+    logscale = bool(np.all(f > 0) and f.max() > 10 * f.min())
+    norm = LogNorm(f.min(), f.max()) if logscale else Normalize(f.min(), f.max() + (
+        0 if f.max() > f.min() else 1))
+    colours = plt.get_cmap(cmap)(norm(f))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 4.6), width_ratios=(1.25, 1),
+                                 layout="constrained")
+    band = float(np.median(thresh))
+    if isinstance(linear, (bool, np.bool_)) or not isinstance(linear, (int, float, np.floating)) \
+            or not 0 < linear <= zero:
+        raise ValueError(f"plot.hessian_spectra(linear={linear!r}): linear, the symlog axis's "
+                         "linear range as a share of the largest |eigenvalue|, must be a "
+                         f"number in (0, zero = {zero:g}], e.g. 1e-9.")
+    ax.axhspan(-band, band, color="0.88", zorder=0, lw=0)
+    rank = np.arange(1, d + 1)
+    thin = k > 20
+    for i in np.argsort(-f):  # the lowest loss drawn last, on top
+        ax.plot(rank, w[i], "-", color=colours[i], lw=0.7 if thin else 1.3,
+                alpha=0.55 if thin else 0.9)
+    lin = band * linear / zero
+    ax.set_yscale("symlog", linthresh=lin, linscale=1.0)
+    # every other decade (or sparser) from the linear range up: labels that never collide
+    lo = int(np.ceil(np.log10(lin)))
+    top, bottom = max(w.max(), band, lin), max(-w.min(), band, lin)  # each side's reach
+    hi = int(np.floor(np.log10(max(top, bottom))))
+    step = max(2, -(-(hi - lo) // 6))
+    dec = 10.0 ** np.arange(hi, lo - 1, -step)
+    ax.set_yticks(np.concatenate([-dec[dec <= 3 * bottom], [0.0], dec[dec <= 3 * top][::-1]]))
+    ax.yaxis.set_minor_locator(plt.NullLocator())
+    ax.set_ylim(-3 * bottom, 3 * top)
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.set_xlim(0.5, d + 0.5)
+    ax.set_xlabel("eigenvalue rank (ascending)")
+    ax.set_ylabel("Hessian eigenvalue")
+    what = " or ".join("minima" if x == "minimum" else x + (" points" if x == "higher"
+                                                               else "s") for x in kinds)
+    ax.set_title(f"{k} {what} in d = {d}: sorted Hessian eigenvalues\n(grey: near zero, "
+                 f"|eigenvalue| <= {zero:g} x the largest, at the median entry)", fontsize=9)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.05,
+                 label="loss")
+    ms = 16 if thin else 30
+    for count, name, colour, marker in ((pos, "positive", "tab:blue", "^"),
+                                        (nul, "near zero", "0.45", "o"),
+                                        (neg, "negative", "tab:red", "v")):
+        bx.scatter(f, count, s=ms, c=colour, marker=marker, alpha=0.7, lw=0,
+                   label=f"{name}: median {np.median(count):g}, range "
+                         f"{count.min()}-{count.max()}")
+    if logscale:
+        bx.set_xscale("log")
+    bx.set_yscale("symlog", linthresh=1.0, linscale=0.5)  # 0, 1 .. 10 .. d all readable
+    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t < 0.8 * d] + [d]
+    bx.set_yticks(ticks, [str(t) for t in ticks])
+    bx.yaxis.set_minor_locator(plt.NullLocator())
+    bx.set_ylim(-0.2, 1.6 * d)
+    bx.set_xlabel("loss")
+    bx.set_ylabel(f"eigenvalues (of {d})")
+    bx.set_title(f"eigenvalues of each entry by sign\n(near zero: |eigenvalue| <= {zero:g} "
+                 "x the entry's largest)", fontsize=9)
+    bx.legend(fontsize=_LEGEND_FONT + 1, frameon=False, loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), ncol=2)
+    return fig

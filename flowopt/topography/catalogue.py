@@ -8,9 +8,10 @@ Candidates come from a list of points, a grid, random restarts, a restart proces
 (then each entry carries the share of starts whose flow reaches it). Each candidate is
 refined to a stationary point by Newton's method on the gradient (optimistix's root
 finder: a root of the gradient may be a minimum, a saddle or a maximum) or first by BFGS
-minimisation (optimistix) and then Newton; refined points closer than ``radius`` are one
-point (scipy's cKDTree), and minima joined by a flat valley (a ring) are one entry, as
-in the basin mapper.
+minimisation (optimistix) and then Newton, or taken as they are (``method="none"``:
+candidates that are already converged, such as trained networks); refined points closer
+than ``radius`` are one point (scipy's cKDTree), and minima joined by a flat valley (a
+ring) are one entry, as in the basin mapper.
 """
 
 import dataclasses
@@ -27,14 +28,14 @@ import xarray as xr
 from scipy.spatial import cKDTree
 
 from .._arguments import integer, number
-from ..basins.classify import _link, _np_derivatives, _polish, _probe_decreases
+from ..basins.classify import _derivatives, _link, _np_derivatives, _polish, _probe_decreases
 from ..basins.grid import Grid, Starts, sample_uniform
 from ..basins.metrics import fractions
 from ..landscapes.base import Landscape
 from ..restarts import _Process
 
 KINDS = ("minimum", "saddle", "higher")
-METHODS = ("newton", "bfgs")
+METHODS = ("newton", "bfgs")  # refinements; fo.catalogue also takes "none" (no refinement)
 _PROBE_FLAT = 1e-3  # eigenvalues below this share of the curvature scale are probed
 _DEGENERATE = 1e-6  # ... and below this share, the Hessian is called singular
 
@@ -192,16 +193,23 @@ def _padded(fn, loss, pts, *rest):
 
 
 def _derivs(loss, pts):
-    """Loss, gradient and Hessian eigenpairs at each row of ``pts`` (padded rows)."""
+    """Loss, gradient and Hessian eigenpairs at each row of ``pts`` (padded rows: a power
+    of two from 8, not the mapper's 64, which costs 8 Hessians per point at d = 136)."""
     if not len(pts):
         return _np_derivatives(loss, pts)
-    return _padded(_np_derivatives, loss, pts)
+    return _padded(lambda f, p: tuple(np.asarray(a, float) for a in _derivatives(
+        f, jnp.asarray(p, jax.dtypes.canonicalize_dtype(float)))), loss, pts)
+
+
+@eqx.filter_jit
+def _gradients(loss, pts):
+    return jax.vmap(jax.grad(loss))(pts)
 
 
 def _refine(loss, starts, method, gtol, max_steps):
     """Refined stationary points from ``starts`` (n, d), with the index of the start each
     came from and its gradient's max-norm: non-finite ends and ends whose gradient
-    exceeds ``gtol`` are dropped."""
+    exceeds ``gtol`` are dropped (``method="none"``: the starts themselves)."""
     n = len(starts)
     x0 = jnp.asarray(np.asarray(starts)[np.minimum(np.arange(_bucket(n)), n - 1)],
                      dtype=float)
@@ -209,11 +217,14 @@ def _refine(loss, starts, method, gtol, max_steps):
     gtol = default_gtol if gtol is None else gtol
     if method == "bfgs":
         x0 = _bfgs(loss, x0, tol, tol, max_steps)
-    x = np.asarray(_newton(loss, x0, tol, tol, max_steps), float)[:n]
+    if method == "none":
+        x = np.asarray(x0, float)[:n]
+    else:
+        x = np.asarray(_newton(loss, x0, tol, tol, max_steps), float)[:n]
     keep = np.all(np.isfinite(x), axis=1)
     gnorm = np.full(n, np.inf)
     if keep.any():
-        _, g, _, _ = _derivs(loss, x[keep])
+        g = np.asarray(_padded(_gradients, loss, jnp.asarray(x[keep], x0.dtype)), float)
         gnorm[keep] = np.where(np.all(np.isfinite(g), 1), np.abs(g).max(1), np.inf)
     keep = gnorm <= gtol
     return x[keep], np.nonzero(keep)[0], gnorm[keep]
@@ -255,11 +266,12 @@ def _index(loss, points, values, grads, w, v, curvature, scale):
     near = np.abs(w) <= flat[:, None]
     owner, which = np.nonzero(near)
     if len(owner):
-        # one probe row per (point, null direction): only that eigenvalue is "flat"
-        eigs = np.where(np.arange(w.shape[1])[None] == which[:, None], -np.inf, np.inf)
+        # one probe row per (point, null direction), carrying that eigenvector alone:
+        # v[owner] would hold (rows, d, d), 5 GB for 200 points of d = 136 with 100 each
+        eigs = np.full((len(owner), 1), -np.inf)
         tol = 10 * float(np.abs(grads[owner]).max())
-        down = _padded(_probe_decreases, loss, points[owner], values[owner], eigs, v[owner],
-                       tol, scale, np.zeros(len(owner)))
+        down = _padded(_probe_decreases, loss, points[owner], values[owner], eigs,
+                       v[owner, :, which][:, :, None], tol, scale, np.zeros(len(owner)))
         np.add.at(index, owner, down.astype(int))
     degenerate = np.any(np.abs(w) <= _DEGENERATE * ref[:, None], axis=1)
     return index, degenerate
@@ -280,7 +292,8 @@ def stationary_points(loss, starts, *, volumes=None, method="newton", gtol=None,
     comp = _merge(x, radius)
     reps = np.array([np.nonzero(comp == c)[0][np.argmin(gnorm[comp == c])]
                      for c in range(comp.max() + 1)])
-    pts = _padded(_polish, loss, x[reps], 20)
+    # polish by Newton steps (taken while |grad| shrinks), except for points taken as given
+    pts = x[reps] if method == "none" else _padded(_polish, loss, x[reps], 20)
     f, g, w, v = _derivs(loss, pts)
     index, degenerate = _index(loss, pts, f, g, w, v, curvature, scale)
     members = np.bincount(comp, minlength=len(reps))
@@ -441,9 +454,20 @@ def catalogue(loss, source, *, starts=None, key=None, bounds=None, method="newto
 
     Each candidate is refined by Newton's method on the gradient (``method="newton"``,
     optimistix's root finder: it converges to minima, saddles and maxima alike) or by BFGS
-    minimisation then Newton (``"bfgs"``: minima only, unless BFGS stops on a saddle). A
-    refined point whose gradient (max norm) exceeds ``gtol`` is dropped; points closer
-    than ``radius`` are one; minima joined by a flat valley (a ring) are one entry.
+    minimisation then Newton (``"bfgs"``: minima only, unless BFGS stops on a saddle), or
+    not at all (``"none"``: the candidates are the points, e.g. trained networks; pass a
+    ``gtol`` they meet). A refined point whose gradient (max norm) exceeds ``gtol`` is
+    dropped; points closer than ``radius`` are one; minima joined by a flat valley (a
+    ring) are one entry.
+
+    A ReLU network's loss is piecewise polynomial, and gradient descent ends on the
+    kinks between pieces (where one sample's pre-activation crosses 0): for the seed 001
+    network (``fo.landscapes.MLP.gamst_walker``) the gradient jumps there by 1e-4 to
+    1e-2, so its max-norm stays near 1e-3 however long GD runs, and Newton's method,
+    whose quadratic model's stationary point lies across the kink, leaves (by 3 to 1e6
+    units in 10 steps from 16 trained networks), to overflow or to dead networks of
+    constant output far away. Catalogue such points with ``method="none"`` and a
+    ``gtol`` above the jump; their Hessian is the one of the piece they lie in.
 
     The index counts the negative Hessian eigenvalues. At a singular Hessian (an
     eigenvalue within 1e-3 of the curvature scale from zero) each null eigenvector is
@@ -467,7 +491,7 @@ def catalogue(loss, source, *, starts=None, key=None, bounds=None, method="newto
         key: a ``jax.random.key`` for random starts and restart processes.
         bounds: ``(d, 2)`` box of random starts and the length scale; default the
             landscape's ``domain``.
-        method: ``"newton"`` (default) or ``"bfgs"``.
+        method: ``"newton"`` (default), ``"bfgs"`` or ``"none"`` (no refinement).
         gtol: largest gradient max-norm of a stationary point; default 1e-6 (float64) or
             1e-3 (float32).
         radius: refined points closer than this are one point; default 1e-5 ``scale``.
@@ -497,8 +521,9 @@ def catalogue(loss, source, *, starts=None, key=None, bounds=None, method="newto
     """
     owner = "catalogue"
     _check_loss(owner, loss)
-    if method not in METHODS:
-        raise ValueError(f"{owner}(method={method!r}): method must be one of {METHODS}.")
+    if method not in METHODS + ("none",):
+        raise ValueError(f"{owner}(method={method!r}): method must be one of "
+                         f"{METHODS + ('none',)}.")
     max_steps = integer(owner, "max_steps", max_steps)
     gtol = number(owner, "gtol", gtol, minimum=0.0, allow_none=True)
     radius = number(owner, "radius", radius, minimum=0.0, allow_none=True)
