@@ -36,11 +36,11 @@ _PIECE_SECONDS = 0.25  # a compiled piece of a map runs about this long (see _Pa
 _BLOWN = 1 << 30  # added to a lane's stop step when its update was not finite
 _LANE_BLOCK = 128  # a controlled tile's lanes are padded to a multiple of this
 _BLOCK = 1024  # lockstep lanes run a chunk of trials in blocks of this many (in cache)
-_ERROR_BLOCK = 8192  # the same under an error controller (see _controlled_tile)
+_ERROR_BLOCK = 32_768  # the same under an error controller (see controlled_runner)
 # trials per chunk under an error controller: a lane takes 15-60 trials (Tsit5, PID rtol
-# 1e-6, 256^2 Himmelblau), and a batch is compacted only between chunks (64: 1.5x the
-# lane-trials of 16)
-_ERROR_CHUNK = 16
+# 1e-6, 256^2 Himmelblau), and a batch is compacted only between chunks (map times
+# measured, blocks of 32768: chunks of 8 0.139 s, 16 0.16 s, 64 0.24 s)
+_ERROR_CHUNK = 8
 _COMPACT = 4  # a batch is compacted to 1024 * 4^k lanes once fewer than 1/4 still run
 
 
@@ -639,9 +639,10 @@ def controlled_runner(flow, scheme, controller, center, tol, t1, dt0, chunk, unr
     terms, seen = _terms(flow, scheme, None, None, None)
     if energy:
         controller = bind_energy(controller, seen)
-    # an error-controlled trial (several stages) keeps more in flight than an energy
-    # trial: larger blocks amortize its per-operation cost (~1.6x faster at 8192 than at
-    # 1024 lanes for Tsit5; energy control is fastest at 1024)
+    # an error-controlled trial (several stages, the controller's powers and divisions)
+    # keeps more in flight than an energy trial: larger blocks amortize its per-operation
+    # cost (256^2 Tsit5 map: 0.19 s at 4096, 0.18 s at 8192, 0.14 s at 32768 lanes);
+    # energy control is fastest at 1024
     if not energy:  # trials per chunk: see _ERROR_CHUNK
         chunk = min(chunk, _ERROR_CHUNK)
     return _Controlled(flow, seen, terms, scheme, controller, jnp.asarray(center), float(tol),
