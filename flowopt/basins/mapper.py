@@ -969,7 +969,10 @@ def basins(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1
     discrete map is stationary to ``tol``); it has converged if the flow is stationary
     there within ``10 tol`` (``max|grad f|``, ``max|x'|``), else it sits at a fixed point
     of the scheme (-5). Under energy control a start has converged at the first
-    accepted step where ``max|grad f| <= tol`` and ``max|x'| <= tol``. Either way it is
+    accepted step where ``max|grad f| <= tol`` and ``max|x'| <= tol``; under an error
+    controller also at the first accepted step within the controller's resolution of a
+    stationary point (Newton step ``<= 10 (atol + rtol max(1, |x|))``, as
+    ``fo.solve(gtol=...)`` stops: :func:`flowopt.solve.resolved`). Either way it is
     frozen there: its ``steps``, ``time`` and end point are its own, whatever else
     shares its tile or chunk. A start that its control stopped
     (the energy controller's step floor; an error controller at ``t1``) counts as
