@@ -7,7 +7,7 @@ step-size control, and :func:`solve`.
 
 from . import flows, landscapes, restarts
 from .basins import (Grid, align, basin_entropy, basins, boundary_fraction, capture_radius,
-                     compare, fractions, open_basins, sample_uniform, stationary_table,
+                     compare, escape_fraction, fractions, open_basins, sample_uniform, stationary_table,
                      sweep, uncertainty_exponent)
 from .solve import Solution, solve, solve_batch
 from .topography import (Catalogue, Disconnectivity, ElasticBand, TrackedMinima, catalogue,
@@ -16,7 +16,7 @@ from .topography import (Catalogue, Disconnectivity, ElasticBand, TrackedMinima,
 __version__ = "0.1.0"
 
 __all__ = ["Grid", "Solution", "align", "basin_entropy", "basins", "boundary_fraction",
-           "capture_radius", "compare", "flows", "fractions", "landscapes", "open_basins", "restarts",
+           "capture_radius", "compare", "escape_fraction", "flows", "fractions", "landscapes", "open_basins", "restarts",
            "sample_uniform", "solve", "solve_batch", "stationary_table", "sweep",
            "uncertainty_exponent"]
 __all__ += ["Catalogue", "TrackedMinima", "catalogue", "track_minima"]  # flowopt.topography

@@ -174,6 +174,31 @@ def capture_radius(bmap):
                         dims="attractor", name="capture_radius")
 
 
+def escape_fraction(bmap, radius):
+    """Per attractor, the share of the map's starts within ``radius`` (Euclidean, in R^d)
+    of the attractor that end anywhere else (another attractor, diverged, not converged,
+    ...): seed 004's "starting very close to a minimum the optimizer may converge to
+    another one" as a number. NaN for an attractor with no start within ``radius``.
+    Returns a DataArray over ``attractor`` with the counts in ``attrs``."""
+    if not isinstance(bmap, xr.Dataset):
+        raise TypeError(f"escape_fraction(bmap={type(bmap).__name__}): pass a map from "
+                        "fo.basins; the fraction needs the starts' positions.")
+    r = _real(radius)
+    if r is _NOT_A_NUMBER or r is None or not 0 < r < np.inf:
+        raise ValueError(f"escape_fraction(radius={radius!r}): radius must be a positive "
+                         "number, e.g. radius=0.5.")
+    lab = _labels(bmap, "escape_fraction").ravel()
+    pts = _points(bmap).reshape(lab.size, -1)
+    out, near = [], []
+    for a, pos in enumerate(bmap["attractor_x"].values):
+        inside = np.sqrt(((pts - pos) ** 2).sum(-1)) <= r
+        near.append(int(inside.sum()))
+        out.append(float((lab[inside] != a).mean()) if inside.any() else np.nan)
+    return xr.DataArray(np.array(out), coords={"attractor": bmap.attractor.values},
+                        dims="attractor", name="escape_fraction",
+                        attrs={"radius": float(r), "starts_within": near})
+
+
 def _points(bmap):
     """The starts in R^d, shape (..., d)."""
     if "x0" in bmap.coords:
@@ -201,5 +226,6 @@ def stationary_table(bmap, names=None):
     return row
 
 
-__all__ = ["CODES", "basin_entropy", "boundary_fraction", "capture_radius", "fractions",
+__all__ = ["CODES", "basin_entropy", "boundary_fraction", "capture_radius", "escape_fraction",
+           "fractions",
            "outcomes", "stationary_table", "uncertainty_exponent"]
