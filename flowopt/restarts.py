@@ -19,10 +19,12 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import schemes
 
 from ._arguments import integer
+from .basins.classify import DIVERGED, NOT_CONVERGED, default_radius
 from .flows.base import AbstractFlow, check_count, check_positive
 from .flows.noisy import uniform_in_ball
 from .solve import solve
@@ -177,3 +179,40 @@ class MonotonicBasinHopping(_Hopping):
     but a hop is accepted only if the loss decreased."""
 
     monotonic = True
+
+
+def label_points(points, minima, radius=None):
+    """Labels of end points of restart processes (``HopResult.x``), in ``fo.basins``'s
+    codes: the index of the nearest of ``minima`` (``(k, d)``) within ``radius``
+    (Euclidean; default half the closest distance between two minima), -1 (diverged)
+    for a non-finite point, else -2 (not at a known minimum, "Else" of seed 002)."""
+    x = np.asarray(points, float)
+    m = np.asarray(minima, float)
+    if x.ndim != 2 or m.ndim != 2 or x.shape[1] != m.shape[1] or len(m) == 0:
+        raise ValueError(f"label_points(points=..., minima=...): need shapes (n, d) and "
+                         f"(k >= 1, d), not {x.shape} and {m.shape}.")
+    if radius is None:
+        radius = default_radius(m, np.inf) if len(m) > 1 else np.inf
+    if not radius > 0:
+        raise ValueError(f"label_points(radius={radius!r}): radius must be > 0.")
+    finite = np.all(np.isfinite(x), axis=1)
+    dist = np.sqrt(((np.where(finite[:, None], x, 0.0)[:, None] - m[None]) ** 2).sum(-1))
+    near = dist.argmin(1)
+    lab = np.where(dist[np.arange(len(x)), near] <= radius, near, NOT_CONVERGED)
+    return np.where(finite, lab, DIVERGED).astype(np.int64)
+
+
+def stationary_row(labels, names):
+    """Percent of ``labels`` per minimum (one of ``names`` per index, reached or not),
+    then "Else" (any other code but diverged) and "Diverged": a row of seed 002's Table 1
+    (``fo.stationary_table`` for labels that may miss some minima)."""
+    lab = np.asarray(labels).ravel()
+    if lab.size == 0 or not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError("stationary_row(labels=...): pass a non-empty integer label array.")
+    if lab.max() >= len(names):
+        raise ValueError(f"stationary_row(names=...): label {int(lab.max())} has no name "
+                         f"({len(names)} names given).")
+    row = {name: 100.0 * float((lab == i).mean()) for i, name in enumerate(names)}
+    row["Else"] = 100.0 * float(((lab < 0) & (lab != DIVERGED)).mean())
+    row["Diverged"] = 100.0 * float((lab == DIVERGED).mean())
+    return row

@@ -73,3 +73,16 @@ def test_bad_parameters():
                                  radius=0.0)
     with pytest.raises(ValueError, match="dt"):
         fo.restarts.NiM(flow, schemes.Euler(), dt=-0.1, local_steps=10, gtol=1e-3, radius=1.0)
+
+
+def test_label_points_and_stationary_row():
+    minima = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]])  # closest pair 2 apart: radius 1
+    pts = np.array([[0.1, -0.2], [3.1, 0.0], [1.9, 0.3], [np.nan, 0.0], [0.0, 3.5], [1e9, 0]])
+    lab = fo.restarts.label_points(pts, minima)
+    np.testing.assert_array_equal(lab, [0, -2, 1, -1, 2, -2])
+    np.testing.assert_array_equal(fo.restarts.label_points(pts, minima, radius=0.25),
+                                  [0, -2, -2, -1, -2, -2])
+    row = fo.restarts.stationary_row(np.array([0, 0, 2, -2, -1, -4, 0, 2]), ["a", "b", "c"])
+    assert row == {"a": 37.5, "b": 0.0, "c": 25.0, "Else": 25.0, "Diverged": 12.5}
+    with pytest.raises(ValueError, match="names"):
+        fo.restarts.stationary_row(np.array([3]), ["a", "b", "c"])
