@@ -60,11 +60,10 @@ def points(owner, name, value, *, ndim=None):
     return value
 
 
-def loss_output(owner, flow, x0):
-    """The loss maps a position like ``x0`` to a real scalar; found by tracing only (no
-    compile). Names the loss when it returns a vector or an int, or branches in Python on
-    its (traced) input."""
-    loss = flow.loss
+def loss_output(owner, loss, x0, argument="flow"):
+    """``loss`` maps a position like ``x0`` to a real scalar; found by tracing only (no
+    compile). Names the loss (given as ``owner(argument=...)``) when it returns a vector
+    or an int, or branches in Python on its (traced) input."""
     name = getattr(loss, "__name__", type(loss).__name__)
     x = jax.ShapeDtypeStruct(np.shape(x0)[-1:], jnp.result_type(x0))
     try:
@@ -72,15 +71,15 @@ def loss_output(owner, flow, x0):
     except (jax.errors.TracerBoolConversionError, jax.errors.ConcretizationTypeError,
             jax.errors.TracerIntegerConversionError) as e:
         raise ValueError(
-            f"{owner}(flow=...): the loss {name} branches in Python on its input (an `if` "
+            f"{owner}({argument}=...): the loss {name} branches in Python on its input (an `if` "
             "or `int()` on a value of x); flowopt traces the loss with JAX, so write the "
             "branch with jnp.where(cond, a, b) or jax.lax.cond. "
             f"({type(e).__name__})") from None
     if out.shape != () or not jnp.issubdtype(out.dtype, jnp.floating):
         raise ValueError(
-            f"{owner}(flow=...): the loss {name} returns shape {out.shape} and dtype "
+            f"{owner}({argument}=...): the loss {name} returns shape {out.shape} and dtype "
             f"{out.dtype} for a position of shape {x.shape}; a loss must return one real "
-            "(floating-point) number, e.g. jnp.sum(...) of the residuals.")
+            "(floating-point) number, a scalar, e.g. jnp.sum(...) of the residuals.")
 
 
 _ADAPTIVE = diffrax.AbstractAdaptiveStepSizeController

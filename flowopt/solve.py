@@ -715,7 +715,7 @@ def solve(flow, scheme, x0, *, t1, t0=0.0, dt0=None, controller=None, saveat=Non
     _check_key(key)
     x0 = jnp.asarray(_arguments.points("solve", "x0", x0))
     _check_x0(flow, x0)
-    _arguments.loss_output("solve", flow, x0)
+    _arguments.loss_output("solve", flow.loss, x0)
     _check_number("t0", t0)
     _check_number("t1", t1, minimum=t0, fix="Integrate forward in time: t1 > t0.")
     if dt0 is not None:

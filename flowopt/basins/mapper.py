@@ -909,7 +909,7 @@ def plan(flow, scheme, grid, *, t1, dt0, controller=None, key=None, replicas=1,
     _arguments.controller("basins", controller, scheme)
     if isinstance(flow, AbstractStochasticFlow) and not isinstance(scheme, schemes.HMM):
         _arguments.sde_scheme("basins", flow, scheme)
-    _arguments.loss_output("basins", flow, np.zeros(dim, dtype))
+    _arguments.loss_output("basins", flow.loss, np.zeros(dim, dtype))
     # a scheme that cannot integrate this flow is named now, not inside a tile
     try:
         if not isinstance(flow, AbstractStochasticFlow):

@@ -287,19 +287,7 @@ def _check_loss(loss, x):
     if not callable(loss):
         raise TypeError(f"neb(loss={loss!r}): pass a loss, a JAX-traceable function of a "
                         "(d,) array returning a scalar, e.g. fo.landscapes.Himmelblau().")
-    name = getattr(loss, "__name__", type(loss).__name__)
-    try:
-        out = jax.eval_shape(loss, jax.ShapeDtypeStruct(x.shape, x.dtype))
-    except (jax.errors.TracerBoolConversionError, jax.errors.ConcretizationTypeError,
-            jax.errors.TracerIntegerConversionError) as e:
-        raise ValueError(
-            f"neb(loss=...): the loss {name} branches in Python on its input; write the "
-            f"branch with jnp.where or jax.lax.cond ({type(e).__name__}).") from None
-    if out.shape != () or not jnp.issubdtype(out.dtype, jnp.floating):
-        raise ValueError(
-            f"neb(loss=...): the loss {name} returns shape {out.shape} and dtype "
-            f"{out.dtype} for a position of shape {x.shape}; a loss must return one real "
-            "number (a scalar), e.g. jnp.sum(...) of the residuals.")
+    _arguments.loss_output("neb", loss, x, argument="loss")
 
 
 def _endpoints(a, b):
