@@ -413,9 +413,11 @@ def resolved(seen, t, y, args, resolution):
     under error control settles at its stability limit with ``|grad f|`` near
     ``rtol`` times the curvature, so ``gtol`` below that is never met; this is the
     test the map applies at t1 (:func:`flowopt.basins.mapper._precision`), applied at
-    every accepted state. States of more than ``_RESOLVED_SIZE`` numbers (the Jacobian
-    costs one vector-field evaluation per number) and singular Jacobians (degenerate
-    points) never pass it: they stop by ``gtol`` or run to t1."""
+    every accepted state, and only at attracting points (every eigenvalue of J with a
+    negative real part: a start passing near a saddle, where a loose tolerance would
+    otherwise stop it, runs on). States of more than ``_RESOLVED_SIZE`` numbers (the
+    Jacobian costs one vector-field evaluation per number) and singular Jacobians
+    (degenerate points) never pass it: they stop by ``gtol`` or run to t1."""
     if resolution is None:
         return jnp.asarray(False)
     flat, unravel = jax.flatten_util.ravel_pytree(y)
@@ -427,7 +429,17 @@ def resolved(seen, t, y, args, resolution):
     jac = jax.vmap(jvp, out_axes=1)(jnp.eye(flat.size, dtype=flat.dtype))
     step = _small_solve(jac, f)
     size = jnp.maximum(1.0, max_abs(seen.position(y)))
-    return max_abs(step) <= 10 * (atol + rtol * size)
+    return (max_abs(step) <= 10 * (atol + rtol * size)) & _stable(jac)
+
+
+def _stable(a):
+    """Whether every eigenvalue of the small square ``a`` has a negative real part (an
+    attracting stationary point: a flow passing near a saddle is not stopped there)."""
+    if a.shape[0] == 1:
+        return a[0, 0] < 0
+    if a.shape[0] == 2:
+        return (a[0, 0] + a[1, 1] < 0) & (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0] > 0)
+    return jnp.all(jnp.real(jnp.linalg.eigvals(a)) < 0)
 
 
 def _small_solve(a, b):

@@ -145,3 +145,21 @@ def test_resolution_stop_is_for_error_control_only():
                          controller=diffrax.PIDController(rtol=1e-3, atol=1e-6),
                          key=jax.random.key(0))
         assert not bool(noisy.converged)
+
+
+def test_a_start_passing_near_a_saddle_is_not_stopped_there():
+    """A loose controller (atol 0.05) resolves positions to ~0.5: a start 0.014 from
+    Himmelblau's saddle at (-0.127961, -1.953715) is within that of the saddle (its
+    Newton step is ~0.014). It must not stop there (the saddle is not attracting: the
+    resolution stop needs every eigenvalue of the flow's Jacobian negative), but go on to
+    a minimum. (Without that condition it stops at t = 0.)"""
+    with jax.enable_x64(True):
+        loss = fo.landscapes.Himmelblau()
+        flow = fo.flows.GradientFlow(loss)
+        pid = diffrax.PIDController(rtol=1e-3, atol=5e-2)
+        saddle = np.array([-0.127961, -1.953715])
+        sol = fo.solve(flow, diffrax.Tsit5(), jnp.asarray(saddle + [0.01, 0.01]), t1=50.0,
+                       dt0=1e-2, controller=pid, gtol=1e-12)
+        assert bool(sol.converged) and float(sol.t) > 0.1
+        near = np.min(np.linalg.norm(loss.minima - np.asarray(sol.x), axis=1))
+        assert near < 0.5 and np.linalg.norm(np.asarray(sol.x) - saddle) > 1.0
