@@ -790,7 +790,7 @@ def _memory_needed(flow, grid, n, replicas, agents, tile, dtype):
         state = point
     b = jnp.dtype(dtype).itemsize
     per_start = 8 * (2 * d + 4) + (8 * 10 if replicas > 1 else 0)  # the Dataset's arrays
-    per_lane = 8 * (2 * d + 6)  # results, flat/replica indices, classification copies
+    per_lane = 8 * (d + 4)  # results, flat/replica indices (classification: in chunks)
     tile_lanes = min(tile, lanes)
     per_tile_lane = 8 * b * state + 8 * (d + 4)  # states in flight, host copies
     per_tile_lane += 8 * (2 * point * a + point + 1)  # a tile's starts, reach, far box
