@@ -256,7 +256,7 @@ def main(argv=None):
                     if exact is not None:
                         pe = min(max(exact[c] / 100, 0.0), 1.0)
                         cell["p_value_paper_vs_exact"] = float(binomtest(kp, 500, pe).pvalue) \
-                            if 0 < pe < 1 else float(kp != round(500 * pe))
+                            if 0 < pe < 1 else float(kp == round(500 * pe))
                         cell["paper_vs_exact_beyond"] = cell["p_value_paper_vs_exact"] < alpha
                 cells[c] = cell
             entry["optimizers"][opt] = cells
