@@ -212,6 +212,7 @@ def test_bad_input(call, argument):
         call(fo.flows.GradientFlow(loss), fo.Grid(loss.domain, 8))
 
 
+@pytest.mark.slow  # 39 s: the default suite keeps under 15 min
 def test_phase_plane_of_a_damped_double_well_matches_scipy():
     """Heavy ball x'' + 0.3 x' + q'(x) = 0, q = (x^2 - 1)^2, over the phase plane (x, v):
     the map of basins (interleaved spiral bands) against scipy's DOP853 at rtol 1e-10,

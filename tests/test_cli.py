@@ -133,6 +133,7 @@ ERRORS = {  # args, files, exit code, what the one error line must say
 }
 
 
+@pytest.mark.slow  # 29 s (a subprocess per error): the default suite keeps under 15 min
 def test_errors_name_what_to_fix(tmp_path):
     def attempt(case):
         args, files, _, _ = ERRORS[case]

@@ -3,6 +3,7 @@
 import time
 
 import jax
+import pytest
 import jax.numpy as jnp
 import numpy as np
 
@@ -10,6 +11,7 @@ import flowopt as fo
 import schemes
 
 
+@pytest.mark.slow  # 25 s: the default suite keeps under 15 min
 def test_vmap_over_10000_starts_agrees_with_single_solves():
     loss = fo.landscapes.Himmelblau()
     flow = fo.flows.HeavyBall(loss, friction=2.0)
