@@ -123,3 +123,25 @@ def test_step_times_take_the_per_start_path():
     bmap = fo.basins(fo.flows.GradientFlow(loss), diffrax.Tsit5(), fo.Grid(loss.domain, 3),
                      t1=5.0, dt0=1e-2, controller=ctrl)
     assert (bmap["label"].values >= 0).all()
+
+
+def test_heavy_ball_map_on_the_six_hump_camel_equals_single_solves():
+    """A second landscape and a second-order flow (state of 4 numbers: the resolution
+    stop's general Jacobian and eigenvalue path): end points, accepted steps and labels of
+    the lockstep map equal fo.solve(gtol=tol) per start."""
+    with jax.enable_x64(True):
+        loss = fo.landscapes.SixHumpCamel()
+        flow = fo.flows.HeavyBall(loss, friction=2.0)
+        grid = fo.Grid(loss.domain, (3, 4))
+        bmap = fo.basins(flow, diffrax.Tsit5(), grid, t1=20.0, dt0=1e-2, controller=PID)
+        sols = [fo.solve(flow, diffrax.Tsit5(), jnp.asarray(x0), t1=20.0, dt0=1e-2,
+                         controller=PID, gtol=bmap.attrs["tol"])
+                for x0 in grid.points().reshape(-1, 2)]
+    x = np.array([np.asarray(s.x) for s in sols])
+    assert all(bool(s.converged) for s in sols)
+    np.testing.assert_allclose(bmap["final_x"].values.reshape(-1, 2), x, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(bmap["steps"].values.ravel(),
+                                  [int(s.stats["num_accepted_steps"]) for s in sols])
+    nearest = np.argmin(np.linalg.norm(x[:, None] - bmap["attractor_x"].values[None], axis=-1),
+                        axis=1)
+    np.testing.assert_array_equal(bmap["label"].values.ravel(), nearest)
