@@ -318,5 +318,29 @@ def main(argv=None):
     return res
 
 
+# key numbers checked by tests/test_studies.py on the --quick result
+def check(result):
+    """Seed 004: shares sum to 100%; polyTwo's R(w, b) = R(-w, -b) gives mirror minima
+    equal shares on the symmetric grid; GD diverges on part of the domain while its
+    energy-controlled and Euler-Richardson versions never do; LC-EGD keeps a ball around
+    every minimum of polyTwo."""
+    lands = result["landscapes"]
+    for kind, methods in lands.items():
+        for name, m in methods.items():
+            pct = {k: v for k, v in m["percent"].items() if not k.startswith("ends_within")}
+            assert abs(sum(pct.values()) - 100.0) < 1e-6, (kind, name)
+    two = lands["polyTwo"]
+    for name in ["GD", "GD-EC"]:
+        p = two[name]["percent"]
+        assert abs(p["min (2.0, -1.0)"] - p["min (-2.0, 1.0)"]) < 0.5
+        assert abs(p["min (0.0, -1.0)"] - p["min (0.0, 1.0)"]) < 0.5
+    assert two["GD"]["percent"]["diverged"] > 10.0
+    for kind in lands:
+        assert lands[kind]["GD-EC"]["percent"]["diverged"] == 0.0, kind
+        assert lands[kind]["ER"]["percent"]["diverged"] == 0.0, kind
+    assert min(two["GD-EC"]["capture_radius"]) > 0.0
+    assert result["claims"]["gd_diverges_corrected_stable"]["verdict"]
+
+
 if __name__ == "__main__":
     main()

@@ -321,5 +321,31 @@ def _print(result):
     print(f"\nruntime {result['runtime_s']} s")
 
 
+# key numbers checked by tests/test_studies.py on the --quick result
+def check(result):
+    """Seed 002 Table 1: the paper's transcription, and exact limits that only geometry
+    fixes (symmetric minima get equal area; Himmelblau's four basins ~25% each)."""
+    paper = paper_table()
+    assert paper["GD"]["SixHumpCamel"]["GM1"][0] == 4.25
+    assert paper["SAM"]["ThreeHumpCamel"]["Else"][0] == 18.0
+    assert paper["NiG-GD"]["Himmelblau"]["GM4"][0] is None  # damaged glyph
+    lands = result["landscapes"]
+    for land, entry in lands.items():
+        for opt, cells in entry["optimizers"].items():
+            total = sum(cell["ours"] for cell in cells.values())
+            assert abs(total - 100.0) < 1e-6, (land, opt)
+    gd = {land: {c: cell["exact"] for c, cell in e["optimizers"]["GD"].items()}
+          for land, e in lands.items()}
+    for c in ["GM1", "GM2", "GM3", "GM4"]:
+        assert 20 < gd["Himmelblau"][c] < 30
+    six = gd["SixHumpCamel"]
+    for a, b in [("GM1", "GM2"), ("LM1", "LM2"), ("LM3", "LM4")]:
+        assert abs(six[a] - six[b]) < 2.0  # f(x) = f(-x): equal basin areas
+    three = gd["ThreeHumpCamel"]
+    assert abs(three["LM1"] - three["LM2"]) < 2.0
+    # the printed six-hump GD row breaks that symmetry beyond sampling error
+    assert lands["SixHumpCamel"]["optimizers"]["GD"]["GM1"]["paper_vs_exact_beyond"]
+
+
 if __name__ == "__main__":
     main()
