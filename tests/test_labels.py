@@ -199,6 +199,49 @@ def test_degenerate_minimum_and_degenerate_saddle():
     assert (saddle["label"].values == -3).all()
 
 
+@pytest.mark.parametrize("tol", [1e-3, 1e-4, 1e-5])
+def test_a_flow_stopping_short_of_an_inflection_is_not_at_a_minimum(tol):
+    """f = x^3 + y^2 has one critical point, the origin, a cubic inflection (no minimum):
+    gradient flow from x > 0 creeps towards it (x' = -3x^2) and stops at
+    x ~ sqrt(tol/3), where the Hessian diag(6x, 2) is positive definite. Those ends must
+    not be called minima (-3), at every tol. Beside it x^4 + y^2 (a degenerate minimum
+    approached the same way) stays a minimum. Found on polyFive (Bensaid study), whose
+    (2, -1) and (-2, 1) are a minimum along one axis and an inflection along the other."""
+    starts = np.array([[0.5, 0.3], [1.0, -0.2], [0.2, 0.0], [1.5, 1.0]])
+    kw = dict(t1=20.0 / np.sqrt(tol), dt0=1e-2, tol=tol)
+    cubic = fo.basins(fo.flows.GradientFlow(lambda x: x[0] ** 3 + x[1] ** 2), schemes.Euler(),
+                      starts, **kw)
+    assert (cubic["time"].values < kw["t1"]).all()  # stopped by the tol criterion
+    assert cubic["final_x"].values[:, 0].min() > 0.3 * np.sqrt(tol / 3)  # stopped short
+    assert (cubic["label"].values == -3).all(), cubic["label"].values
+    quartic = fo.basins(fo.flows.GradientFlow(lambda x: x[0] ** 4 + x[1] ** 2),
+                        schemes.Euler(), starts, **kw)
+    assert (quartic["label"].values == 0).all() and quartic.sizes["attractor"] == 1
+
+
+def test_polyfive_degenerate_points_are_not_minima():
+    """polyFive (REFERENCE.md §5): sigma' has a double root at z = 1, so (w, b) = (2, -1)
+    (u = b = -1 a minimum of sigma^2, v = w + b = 1 an inflection) and (-2, 1) are not
+    minima of R; energy-controlled GD from a window around each ends next to them. Every
+    start labelled a minimum must end within 0.05 of one of the four true minima
+    (0, -1), (4, -1), (-4, 3), (0, 3) (exact, from the separable form of R)."""
+    loss = fo.landscapes.NeuronPoly("polyFive")
+    true = np.array([[0.0, -1.0], [4.0, -1.0], [-4.0, 3.0], [0.0, 3.0]])
+    for centre in [(2.0, -1.0), (-2.0, 1.0)]:
+        grid = fo.Grid(((centre[0] - 0.4, centre[0] + 0.4), (centre[1] - 0.4, centre[1] + 0.4)),
+                       (12, 12))
+        bmap = fo.basins(fo.flows.GradientFlow(loss), schemes.Euler(), grid, t1=2000.0,
+                         dt0=0.1, controller=schemes.EnergyController(armijo=0.5),
+                         tol=1e-4, max_steps=20000, attractors=true)
+        lab = bmap["label"].values.ravel()
+        ends = bmap["final_x"].values.reshape(-1, 2)
+        at_min = lab >= 0
+        dist = np.linalg.norm(ends[:, None] - true[None], axis=-1).min(1)
+        assert (dist[at_min] <= 0.05).all(), ends[at_min & (dist > 0.05)]
+        near = np.linalg.norm(ends - np.array(centre), axis=1) <= 0.05
+        assert near.sum() >= 5 and (lab[near] == -3).all(), (centre, lab[near])
+
+
 def test_clustering_does_not_depend_on_the_order_of_points():
     f = lambda x: (x[0] ** 2 - 1) ** 2 + (x[1] ** 2 - 4) ** 2 * 0.1
     rng = np.random.default_rng(1)

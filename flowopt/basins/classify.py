@@ -204,10 +204,12 @@ def _pinv_step(g, w, v):
     return np.einsum("nij,nj->ni", v, np.where(big, coef / np.where(big, w, 1.0), 0.0))
 
 
-def _polish(loss, points, iterations=8):
+def _polish(loss, points, iterations=8, reach=np.inf):
     """A discovered point minimum refined by Newton steps (kept only while the gradient
-    shrinks): end points stop at |grad| <= tol, up to tol/lambda from the minimum."""
+    shrinks and the point stays within ``reach`` of where it began): end points stop at
+    |grad| <= tol, up to tol/lambda from the minimum."""
     x = np.array(points, float)
+    x0 = x.copy()
     for _ in range(iterations):
         if not len(x):
             break
@@ -215,10 +217,42 @@ def _polish(loss, points, iterations=8):
         trial = x - _pinv_step(g, w, v)
         _, g1, _, _ = _np_derivatives(loss, trial)
         better = np.abs(g1).max(1) < np.abs(g).max(1)
+        better &= np.linalg.norm(trial - x0, axis=1) <= reach
         x[better] = trial[better]
         if not better.any():
             break
     return x
+
+
+def _not_minima(loss, points, tol, scale, reach):
+    """True where a converged end point is not at a minimum (a saddle, maximum or
+    degenerate critical point the loss falls away from).
+
+    The decision is made at the stationary point the end point stopped short of, not at
+    the end point itself: a flow stops where |grad| <= tol, which near a degenerate
+    critical point is far from it (distance ~ sqrt(tol / a) at a cubic inflection
+    a t^3), where the Hessian is still positive definite (eigenvalue ~ sqrt(12 a tol)).
+    So each point is first refined by Newton steps (:func:`_polish`, kept only while
+    |grad| shrinks and the point stays within ``reach``): at a regular stationary point
+    this changes nothing, at a degenerate one the curvature along the degenerate
+    direction falls with every step. Then an eigenvalue clearly below zero means not a
+    minimum; an eigenvalue that is small either relative to the largest (1e-3) or in
+    absolute terms (the gradient it implies over the smallest probe distance s0 stays
+    below ``tol``: lambda * s0 < tol, the map's resolution) goes to the higher-order
+    probe (:func:`_probe_decreases`). Found by the Bensaid study: polyFive's
+    single-neuron loss has critical points that are a minimum along one axis and a
+    cubic inflection along the other, labelled minima before."""
+    near = _polish(loss, points, iterations=16, reach=reach)
+    f, _, w, v = _np_derivatives(loss, near)
+    top = np.maximum(np.abs(w).max(1), tol)
+    flat = np.maximum(1e-3 * top, tol / (_PROBES[0] * scale))
+    saddle = w.min(1) < -1e-3 * top
+    unsure = ~saddle & (w.min(1) <= flat)
+    if unsure.any():
+        idx = np.nonzero(unsure)[0]
+        saddle[idx] = _probe_decreases(loss, near[idx], f[idx], w[idx], v[idx], tol, scale,
+                                       flat[idx])
+    return saddle
 
 
 def newton_steps(loss, points):
@@ -273,14 +307,8 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
         inverse = inverse.reshape(-1)
         pts = final[conv][first]
         f, _, w, v = _np_derivatives(loss, pts)
-        top = np.maximum(np.abs(w).max(1), tol)
-        flat = 1e-3 * top
-        saddle = w.min(1) < -flat
-        unsure = ~saddle & (w.min(1) <= flat)
-        if unsure.any():
-            idx = np.nonzero(unsure)[0]
-            saddle[idx] = _probe_decreases(loss, pts[idx], f[idx], w[idx], v[idx], tol, scale,
-                                           flat[idx])
+        flat = 1e-3 * np.maximum(np.abs(w).max(1), tol)  # null directions, for _link
+        saddle = _not_minima(loss, pts, tol, scale, radius)
         labels[conv[saddle[inverse]]] = SADDLE
         mins = np.nonzero(~saddle)[0]
         if len(mins):
