@@ -5,7 +5,7 @@ JAX-traceable function), pick a scheme from :mod:`schemes` (or any diffrax solve
 step-size control, and :func:`solve`.
 """
 
-from . import flows, landscapes, restarts
+from . import flows, landscapes, population, restarts
 from .basins import (Grid, align, basin_entropy, basins, boundary_fraction, capture_radius,
                      compare, escape_fraction, fractions, open_basins, sample_uniform, stationary_table,
                      sweep, uncertainty_exponent)
@@ -16,7 +16,7 @@ from .topography import (Catalogue, Disconnectivity, ElasticBand, TrackedMinima,
 __version__ = "0.1.0"
 
 __all__ = ["Grid", "Solution", "align", "basin_entropy", "basins", "boundary_fraction",
-           "capture_radius", "compare", "escape_fraction", "flows", "fractions", "landscapes", "open_basins", "restarts",
+           "capture_radius", "compare", "escape_fraction", "flows", "fractions", "landscapes", "open_basins", "population", "restarts",
            "sample_uniform", "solve", "solve_batch", "stationary_table", "sweep",
            "uncertainty_exponent"]
 __all__ += ["Catalogue", "TrackedMinima", "catalogue", "track_minima"]  # flowopt.topography

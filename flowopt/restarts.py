@@ -147,12 +147,7 @@ class _Hopping(_Process):
 
         def hop(state, h):
             y, fy, best, fbest, cost, accepted = state
-            k = jax.random.fold_in(key, h + 1)
-            x = y + uniform_in_ball(jax.random.fold_in(k, 1), y, self.radius)
-            cand, c = self._local(x, k)
-            fc = self.flow.loss(cand.x)
-            take = (fc < fy) if self.monotonic else jnp.isfinite(fc)
-            y, fy = jnp.where(take, cand.x, y), jnp.where(take, fc, fy)
+            y, fy, c, take = self.hop(y, fy, jax.random.fold_in(key, h + 1))
             better = fy < fbest
             best, fbest = jnp.where(better, y, best), jnp.where(better, fy, fbest)
             return (y, fy, best, fbest, cost + c + 1, accepted + take), None
@@ -162,6 +157,18 @@ class _Hopping(_Process):
             hop, init, jnp.arange(self.hops))
         return HopResult(x=y, loss=fy, best_x=best, best_loss=fbest, grad_evals=cost,
                          perturbations=jnp.asarray(self.hops), accepted=accepted)
+
+    def hop(self, y, fy, key):
+        r"""One hop from the current minimum ``y`` (loss ``fy``): perturb by $\zeta$ uniform
+        in $B_0(\rho)$, local search, accept (always, or if the loss decreased for the
+        monotonic process). Returns ``(y, fy, cost, accepted)``; :meth:`run` makes its
+        ``h``-th hop with ``key = jax.random.fold_in(run_key, h + 1)``."""
+        self.check()
+        x = y + uniform_in_ball(jax.random.fold_in(key, 1), y, self.radius)
+        cand, c = self._local(x, key)
+        fc = self.flow.loss(cand.x)
+        take = (fc < fy) if self.monotonic else jnp.isfinite(fc)
+        return jnp.where(take, cand.x, y), jnp.where(take, fc, fy), c, take
 
 
 class BasinHopping(_Hopping):

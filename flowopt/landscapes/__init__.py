@@ -6,6 +6,7 @@ flowopt; these classes add what a plain function lacks.
 
 from .base import Landscape
 from .camels import SixHumpCamel, ThreeHumpCamel
+from .classifier import SoftmaxClassifier
 from .gp import GaussianProcessNLML, matern
 from .himmelblau import Himmelblau
 from .mlp import MLP
@@ -17,3 +18,4 @@ from .schwefel import Schwefel
 
 __all__ = ["GaussianProcessNLML", "Himmelblau", "Landscape", "MLP", "NeuronPoly", "Rastrigin",
            "Rosenbrock", "RoughQuadratic", "Schwefel", "SixHumpCamel", "ThreeHumpCamel", "matern"]
+__all__ += ["SoftmaxClassifier"]
