@@ -11,6 +11,7 @@ from .gp import GaussianProcessNLML, matern
 from .himmelblau import Himmelblau
 from .mlp import MLP
 from .neuron import NeuronPoly
+from .resnet import ResNetODE
 from .rastrigin import Rastrigin
 from .rosenbrock import Rosenbrock
 from .rough import RoughQuadratic
@@ -19,3 +20,4 @@ from .schwefel import Schwefel
 __all__ = ["GaussianProcessNLML", "Himmelblau", "Landscape", "MLP", "NeuronPoly", "Rastrigin",
            "Rosenbrock", "RoughQuadratic", "Schwefel", "SixHumpCamel", "ThreeHumpCamel", "matern"]
 __all__ += ["SoftmaxClassifier"]
+__all__ += ["ResNetODE"]
