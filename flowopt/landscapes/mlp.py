@@ -148,6 +148,41 @@ class MLP(eqx.Module):
         r = self.predict(theta.astype(dtype), self.x.astype(dtype)) - self.y.astype(dtype)
         return jnp.mean(r * r)
 
+    def transform(self, theta, permutations, scales) -> jax.Array:
+        """``theta`` moved along a symmetry of the ReLU network (same function): hidden
+        layer ``l``'s new unit ``i`` is its old unit ``permutations[l][i]``, with incoming
+        weights and bias times ``scales[l][i] > 0`` and outgoing weights divided by it.
+        ``permutations``, ``scales``: shape ``(depth, width)``. ReLU only (ValueError)."""
+        from . import _symmetry
+        return _symmetry.transform(self, theta, permutations, scales)
+
+    def align_to(self, theta, reference, nearest=True) -> jax.Array:
+        """De-symmetrize ``theta`` into ``reference``'s gauge (before a NEB path or a
+        distance between two networks): the same function as ``theta``, its hidden units
+        permuted and positively rescaled to match ``reference``'s. Layer by layer from the
+        input: every unit of both networks is scaled to unit incoming norm (weights and
+        bias; a unit with norm below 1e-12 keeps its scale), ``theta``'s units are
+        permuted to the assignment nearest the reference's (squared distance of the
+        normalized incoming rows plus the sorted normalized outgoing columns, which tells
+        apart units with equal incoming weights; ``scipy.optimize.linear_sum_assignment``),
+        and then take the reference's own scales. With ``nearest`` (default) the unit
+        scales then descend, one layer at a time in closed form, to a local minimum of the
+        Euclidean distance to ``reference`` (the nearest point of the orbit for that
+        permutation; the distance never grows). A permuted and rescaled copy of
+        ``reference`` maps back onto it (to round-off). ReLU only (ValueError)."""
+        from . import _symmetry
+        return _symmetry.align_to(self, theta, reference, nearest=bool(nearest))
+
+    def canonical(self, theta) -> jax.Array:
+        """Seed 001's de-symmetrization (§3.3): the positive rescaling of the hidden units
+        that minimizes the whole weight vector's L2 norm (exact per-layer minimizations
+        swept to convergence; the problem is convex in the log-scales), then each hidden
+        layer's units sorted by increasing norm (at the optimum a unit's incoming and
+        outgoing norms are equal, so the seed's "columns" order is unambiguous). Same
+        function as ``theta``. ReLU only (ValueError)."""
+        from . import _symmetry
+        return _symmetry.canonical(self, theta)
+
     @classmethod
     def gamst_walker(cls, amplitude=0.25):
         r"""Seed 001's hand-built 5 x 5 network $W_f$ and its training data:
