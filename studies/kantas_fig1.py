@@ -379,7 +379,7 @@ def main(argv=None):
             ax.plot([r], [stats[f"CBO lambda={r:g}"][key]["mean"]], mk, color="k",
                     label=f"CBO lambda={r:g}")
         ax.set_xlabel("lambda")
-        ax.set_title(k + f" at n = 150 (mean of {seeds} seeds)", fontsize=9)
+        ax.set_title(f"{k}, n = 150\n(mean +- s.e. over {seeds} seeds)", fontsize=9)
         ax.set_xscale("symlog", linthresh=1)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
