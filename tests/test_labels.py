@@ -219,6 +219,23 @@ def test_a_flow_stopping_short_of_an_inflection_is_not_at_a_minimum(tol):
     assert (quartic["label"].values == 0).all() and quartic.sizes["attractor"] == 1
 
 
+def test_ends_short_of_a_known_degenerate_minimum_take_its_label():
+    """x^4 + y^4: gradient flow stops where |grad| <= tol = 1e-3, i.e. 0.06-0.09 from the
+    (degenerate) minimum at the origin, outside a matching radius of 0.02. Every start
+    must still take the given attractor's label (the end point refined to its
+    stationary point lies at the origin), with no new attractors; before, each distinct
+    end point could become its own 'found' minimum (the Bensaid study's polyFive ER map
+    had hundreds around (0, -1))."""
+    starts = np.array([[0.5, 0.3], [-0.8, 0.1], [0.2, -0.9], [0.7, 0.7], [-0.4, -0.6]])
+    bmap = fo.basins(fo.flows.GradientFlow(lambda x: x[0] ** 4 + x[1] ** 4), schemes.Euler(),
+                     starts, t1=5000.0, dt0=1e-2, tol=1e-3, attractors=np.zeros((1, 2)),
+                     radius=0.02)
+    ends = np.linalg.norm(bmap["final_x"].values, axis=1)
+    assert (ends > 0.02).all()  # stopped short, outside the radius
+    assert (bmap["label"].values == 0).all(), bmap["label"].values
+    assert bmap.sizes["attractor"] == 1
+
+
 def test_polyfive_degenerate_points_are_not_minima():
     """polyFive (REFERENCE.md §5): sigma' has a double root at z = 1, so (w, b) = (2, -1)
     (u = b = -1 a minimum of sigma^2, v = w + b = 1 an inflection) and (-2, 1) are not

@@ -113,12 +113,15 @@ def _rounding(f):
 _PROBES = np.array([1e-3, 3e-3, 1e-2, 3e-2, 1e-1])  # probe distances, in units of scale
 
 
-def _probe_decreases(loss, points, values, eigs, vecs, tol, scale, flat):
+def _probe_decreases(loss, points, values, eigs, vecs, tol, scale, flat, grads=None):
     """Higher-order test at stationary points whose Hessian has eigenvalues <= ``flat``
     (singular or nearly so): along each such eigenvector (both signs), step out by
     growing distances; the first change of the loss that exceeds what the gradient
-    bound and rounding allow decides: a decrease means a saddle. Returns a bool per
-    point: True where the loss decreases nearby (not a minimum)."""
+    bound and rounding allow decides: a decrease means a saddle. The gradient bound is
+    ``tol`` per unit of distance, plus the slope ``|g . dir|`` along the direction where
+    the ``grads`` (n, d) at the points are given (a point short of stationary must not be
+    called a saddle for its own slope). Returns a bool per point: True where the loss
+    decreases nearby (not a minimum)."""
     n, d = points.shape
     dirs, owner = [], []
     for i in range(n):
@@ -128,11 +131,12 @@ def _probe_decreases(loss, points, values, eigs, vecs, tol, scale, flat):
     if not dirs:
         return np.zeros(n, bool)
     dirs, owner = np.array(dirs), np.array(owner)
+    slope = tol if grads is None else tol + np.abs(np.sum(grads[owner] * dirs, axis=1))
     steps = np.multiply.outer(_PROBES * scale, np.ones(len(dirs)))  # (probe, dir)
     trial = points[owner][None] + steps[..., None] * dirs[None]
     f = losses_at(loss, trial.reshape(-1, d)).reshape(steps.shape)
     change = f - values[owner][None]
-    noise = tol * steps + _rounding(values[owner])[None]
+    noise = slope * steps + _rounding(values[owner])[None]
     resolved = np.abs(change) > noise
     resolved[~np.isfinite(change)] = False
     first = np.argmax(resolved, axis=0)
@@ -233,7 +237,7 @@ def _not_minima(loss, points, tol, scale, reach):
     critical point is far from it (distance ~ sqrt(tol / a) at a cubic inflection
     a t^3), where the Hessian is still positive definite (eigenvalue ~ sqrt(12 a tol)).
     So each point is first refined by Newton steps (:func:`_polish`, kept only while
-    |grad| shrinks and the point stays within ``reach``): at a regular stationary point
+    |grad| shrinks and the point stays within ``reach``, the linking reach of the map): at a regular stationary point
     this changes nothing, at a degenerate one the curvature along the degenerate
     direction falls with every step. Then an eigenvalue clearly below zero means not a
     minimum; an eigenvalue that is small either relative to the largest (1e-3) or in
@@ -241,9 +245,12 @@ def _not_minima(loss, points, tol, scale, reach):
     below ``tol``: lambda * s0 < tol, the map's resolution) goes to the higher-order
     probe (:func:`_probe_decreases`). Found by the Bensaid study: polyFive's
     single-neuron loss has critical points that are a minimum along one axis and a
-    cubic inflection along the other, labelled minima before."""
+    cubic inflection along the other, labelled minima before.
+
+    Returns ``(not_minimum, refined, loss, hessian_eigenvalues, eigenvectors)`` at the
+    refined points."""
     near = _polish(loss, points, iterations=16, reach=reach)
-    f, _, w, v = _np_derivatives(loss, near)
+    f, g, w, v = _np_derivatives(loss, near)
     top = np.maximum(np.abs(w).max(1), tol)
     flat = np.maximum(1e-3 * top, tol / (_PROBES[0] * scale))
     saddle = w.min(1) < -1e-3 * top
@@ -251,8 +258,8 @@ def _not_minima(loss, points, tol, scale, reach):
     if unsure.any():
         idx = np.nonzero(unsure)[0]
         saddle[idx] = _probe_decreases(loss, near[idx], f[idx], w[idx], v[idx], tol, scale,
-                                       flat[idx])
-    return saddle
+                                       flat[idx], g[idx])
+    return saddle, near, f, w, v
 
 
 def newton_steps(loss, points):
@@ -305,12 +312,22 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
         cells, first, inverse = np.unique(np.round(final[conv] / quantum), axis=0,
                                           return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
-        pts = final[conv][first]
-        f, _, w, v = _np_derivatives(loss, pts)
+        # each cell at the stationary point its end point stopped short of (Newton-refined
+        # within the radius): ends of one minimum, stopped at different distances from it
+        # (a degenerate minimum; a coarse error controller), land on one point
+        saddle, pts, f, w, v = _not_minima(loss, final[conv][first], tol, scale,
+                                           max(radius, 0.25 * scale))
         flat = 1e-3 * np.maximum(np.abs(w).max(1), tol)  # null directions, for _link
-        saddle = _not_minima(loss, pts, tol, scale, radius)
         labels[conv[saddle[inverse]]] = SADDLE
-        mins = np.nonzero(~saddle)[0]
+        if len(known):
+            # a refined minimum within the radius of a known attractor is that attractor
+            dist, idx = _rowwise(lambda p: _nearest(p, table), pts)
+            snap = ~saddle & (np.asarray(dist) < radius)
+            on = snap[inverse]
+            labels[conv[on]] = np.asarray(idx)[inverse[on]]
+        else:
+            snap = np.zeros(len(pts), bool)
+        mins = np.nonzero(~saddle & ~snap)[0]
         if len(mins):
             comp = _link(loss, pts[mins], f[mins], w[mins], v[mins], flat[mins], tol, quantum,
                          max(radius, 0.25 * scale))
@@ -327,7 +344,7 @@ def classify(loss, final, status, attractors, radius, tol, scale, discover=True)
             new_index[order] = np.arange(len(reps))
             cell_label = np.full(len(pts), SADDLE)
             cell_label[mins] = len(known) + new_index[comp]
-            on = ~saddle[inverse]
+            on = (~saddle & ~snap)[inverse]
             labels[conv[on]] = cell_label[inverse[on]]
             found = pts[np.array(reps)[order]]
             kinds_new = ["set" if spread[o] > radius else "point" for o in order]
