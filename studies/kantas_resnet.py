@@ -9,8 +9,9 @@ both SGLD and HOM-SGLD classify correctly with similar loss and test accuracy; (
 HOM-SGLD solution is "valid in a broader range" than SGLD's; (iii) with explicit Euler
 layers instead of Verlet ones, HOM-SGLD "no longer performs as well" (and SGLD is worse).
 "Valid in a broader range" is measured as the accuracy against the true ellipse labels on
-a ring outside the data (normalized radius rho = sqrt(x^2 + (y/2)^2) in [1.5, 2]; the data
-rectangle reaches rho = sqrt(2)), and as accuracy per rho-bin out to rho = 3.
+rings outside the data (normalized radius rho = sqrt(x^2 + (y/2)^2) in [1.5, 2] and
+[2.5, 4]; the data rectangle reaches rho = sqrt(2)), and as accuracy per rho-bin out to
+rho = 4.
 
 The network (``fo.landscapes.ResNetODE``): the second-order network ODE of Haber &
 Ruthotto (2018), u'' = tanh(K(t) u + b(t)), u(0) = the point (w = 2, no lifting),
@@ -45,14 +46,27 @@ Protocol choices the paper leaves open (all in result.json under "protocol"):
   (the paper runs all algorithms for the same 100 epochs). The flows' loss is the
   minibatch's ``ResNetODE`` (the data leaves swapped in each step); the minibatch order is
   a fresh permutation each epoch. Start: every parameter N(0, 0.1^2).
-- Seeds: 3 independent seeds (start, minibatch order, noise) per run, vmapped; the paper
-  shows one run. We report every seed and the median; the maps show seed 0.
-- Window of the maps: [-3, 3] x [-6, 6] (three times the data range), 121 x 121 grid;
-  "outside_data_accuracy" is the grid accuracy outside the data rectangle.
+- Seeds: 8 independent seeds (start, minibatch order, noise) per run, vmapped; the paper
+  shows one run. We report every seed, the median, and one-sided Mann-Whitney p-values
+  between runs; the maps show seed 0.
+- Beyond the data: a "near" ring rho in [1.5, 2] and a "far" ring rho in [2.5, 4] (2000
+  points each, uniform in area), and a 161 x 161 grid on the window [-4, 4] x [-8, 8]
+  (four times the data range; "outside_data_accuracy" is the grid accuracy outside the
+  data rectangle, "accuracy_by_rho_bin" per 0.25 of rho). The true label there is
+  "outer" everywhere.
+- Controls not in the paper: the same minibatch steps without injected noise (SGD,
+  explicit Euler of ``fo.flows.GradientFlow``), to tell the effect of the noise from that
+  of homogenization; and SGLD for 300 epochs, whose training loss then matches
+  HOM-SGLD's after 100 (HOM-SGLD takes M = 10 gradients per step), to tell the effect of
+  the noise from that of a lower loss.
+- Recorded per seed: the largest |Hessian eigenvalue| of the full-data loss at the end
+  (power iteration) and max_j ||K_j||_2 (explicit Euler of u'' = F amplifies an
+  oscillation by sqrt(1 + h^2 |mu|) per layer, mu an eigenvalue of diag(tanh') K_j: at
+  most exp(L h^2 max||K_j|| / 2) = exp(0.16 max||K_j||) over the network).
 
 Quick mode (``--quick``): 16 layers of step 0.4 (the same depth T = 6.4 as 128 x 0.05),
 200 points, batches of 20, 15 epochs, beta = 200, 1 seed, 31 x 31 map, and not the
-Euler-SGLD run.
+Euler-SGLD and SGD runs.
 
 Run: ``python -m studies.kantas_resnet`` (full) or ``--quick``.
 """
@@ -87,7 +101,11 @@ FULL = dict(layers=128, step=0.05, n_train=500, n_test=1000, n_ring=2000, epochs
             seeds=8, init_scale=0.1, grid=161)
 QUICK = dict(FULL, layers=16, step=0.4, n_train=200, n_test=200, n_ring=400, epochs=15,
              batch=20, beta=200.0, seeds=1, grid=31)
-RUNS = [("verlet", "SGLD"), ("verlet", "HOM-SGLD"), ("euler", "HOM-SGLD"), ("euler", "SGLD")]
+# (network, method, epochs as a multiple of the protocol's); the last two are controls not in
+# the paper (full mode only): SGD without injected noise, and SGLD run 3x longer (its loss
+# then matches HOM-SGLD's)
+RUNS = [("verlet", "SGLD", 1), ("verlet", "HOM-SGLD", 1), ("euler", "HOM-SGLD", 1),
+        ("euler", "SGLD", 1), ("verlet", "SGD", 1), ("verlet", "SGLD", 3)]
 
 
 def rho(p):
@@ -129,7 +147,9 @@ def make_trainer(net, method, cfg):
         idx, k, key = inp
         sub = on(idx)
         t0, t1 = k * lr, (k + 1) * lr
-        if method == "SGLD":  # Euler-Maruyama of dX = -grad Phi dt + sqrt(2/beta) dB
+        if method == "SGD":  # explicit Euler of the gradient flow on the minibatch
+            y = y + lr * fo.flows.GradientFlow(sub).drift(t0, y, None)
+        elif method == "SGLD":  # Euler-Maruyama of dX = -grad Phi dt + sqrt(2/beta) dB
             flow = fo.flows.Langevin(sub, beta=cfg["beta"])
             z = jax.random.normal(key, y.shape, y.dtype)
             y = y + lr * flow.drift(t0, y, None) + jnp.sqrt(lr) * flow.diffusion(t0, y, None) * z
@@ -147,14 +167,15 @@ def make_trainer(net, method, cfg):
         idx = idx.reshape(per_epoch, cfg["batch"])
         ks = (e * per_epoch + jnp.arange(per_epoch)).astype(jnp.float64)
         y, _ = jax.lax.scan(one_step, y, (idx, ks, jax.random.split(kstep, per_epoch)))
-        x = y if method == "SGLD" else y[0]
+        x = y if method in ("SGLD", "SGD") else y[0]
         return y, net(x)
 
     def train(theta0, key):
-        y0 = theta0 if method == "SGLD" else (theta0, theta0)
+        single = method in ("SGLD", "SGD")
+        y0 = theta0 if single else (theta0, theta0)
         y, losses = jax.lax.scan(epoch, y0, (jnp.arange(cfg["epochs"]),
                                              jax.random.split(key, cfg["epochs"])))
-        return (y if method == "SGLD" else y[0]), losses
+        return (y if single else y[0]), losses
 
     return jax.jit(jax.vmap(train))
 
@@ -211,12 +232,12 @@ def main(argv=None):
 
     runs = {}
     maps = {}
-    for scheme, method in (RUNS[:3] if args.quick else RUNS):
+    for scheme, method, times in (RUNS[:3] if args.quick else RUNS):
         t = time.time()
         net = fo.landscapes.ResNetODE(x_train, y_train, layers=cfg["layers"], step=cfg["step"],
                                       scheme=scheme)
         theta0 = jax.vmap(lambda k: net.init(k, cfg["init_scale"]))(keys)
-        train = make_trainer(net, method, cfg)
+        train = make_trainer(net, method, dict(cfg, epochs=times * cfg["epochs"]))
         thetas, losses = train(theta0, jax.vmap(lambda k: jax.random.fold_in(k, 7))(keys))
         thetas, losses = np.asarray(thetas), np.asarray(losses)
         parts = [x_train, x_test, x_rings["near"], x_rings["far"]]
@@ -235,11 +256,11 @@ def main(argv=None):
         outside |= np.abs(grid[:, 1]) > 2
         per_bin = [[float(np.mean(ok[gbin == i])) for i in range(len(bins) - 1)]
                    for ok in grid_ok]
-        name = f"{scheme}/{method}"
+        name = f"{scheme}/{method}" + ("" if times == 1 else f" x{times} epochs")
         runs[name] = dict(
-            scheme=scheme, method=method, parameters=net.dim, finite=finite.tolist(),
+            scheme=scheme, method=method, epochs=times * cfg["epochs"], parameters=net.dim, finite=finite.tolist(),
             final_train_loss=losses[:, -1].tolist(),
-            train_loss_every_10_epochs=losses[:, ::10].tolist(),
+            train_loss_every_10_epochs=losses[:, ::10 * times].tolist(),
             train_accuracy=acc(p_train, y_train),
             train_confusion=[confusion(p, y_train) for p in p_train],
             test_accuracy=acc(p_test, y_test),
@@ -255,6 +276,9 @@ def main(argv=None):
                             [np.mean(ok[outside]) for ok in grid_ok])),
                         final_train_loss=float(np.median(losses[:, -1]))),
             top_hessian_eigenvalue=None if curvature is None else curvature.tolist(),
+            max_layer_norm=[float(np.max(np.linalg.norm(K, 2, axis=(1, 2))))
+                            for K in (np.asarray(net.unravel(jnp.asarray(th))[0])
+                                      for th in thetas)],
             seconds=round(time.time() - t, 1))
         maps[name] = p_grid
         print(f"{name}: loss {np.median(losses[:, -1]):.3f} train {runs[name]['median']['train_accuracy']:.3f}"
@@ -263,6 +287,14 @@ def main(argv=None):
               f" ({runs[name]['seconds']} s)", flush=True)
 
     claims = _claims(runs)
+    L, h = cfg["layers"], cfg["step"]
+    claims["layer weights: median over seeds of max_j ||K_j||_2"] = dict(
+        note="SGLD's injected noise diffuses the weights in directions the data do not "
+             "constrain; explicit Euler amplifies an oscillation by at most "
+             "exp(L h^2 max||K_j|| / 2) over the network (the 'euler_bound')",
+        **{k: dict(max_layer_norm=float(np.median(r["max_layer_norm"])),
+                   euler_bound=float(np.exp(L * h * h * np.median(r["max_layer_norm"]) / 2)))
+           for k, r in runs.items()})
     ring_sample = {k: [[float(a), float(b), int(c)] for (a, b), c in zip(x[:20], y_rings[k][:20])]
                    for k, x in x_rings.items()}
     result = dict(
@@ -317,6 +349,15 @@ def _claims(runs):
                     for key in ("far", "outside")},
                  **{f"{key} (Euler HOM-SGLD vs Euler SGLD)":
                     compare("euler/HOM-SGLD", "euler/SGLD", key) for key in ("far", "outside")}),
+        "control: SGLD 3x longer, loss matched to HOM-SGLD's (not in the paper)": dict(
+            **{f"{key} (HOM-SGLD vs SGLD x3 epochs)":
+               compare("verlet/HOM-SGLD", "verlet/SGLD x3 epochs", key)
+               for key in ("far", "outside")}),
+        "control: SGD without injected noise (not in the paper)": dict(
+            **{f"{key} (HOM-SGLD vs SGD)": compare("verlet/HOM-SGLD", "verlet/SGD", key)
+               for key in ("far", "outside")},
+            **{f"{key} (SGD vs SGLD)": compare("verlet/SGD", "verlet/SGLD", key)
+               for key in ("far", "outside")}),
     }
 
 
@@ -325,7 +366,7 @@ def figure(out, result, x_train, y_train, gx, gy, maps):
     ax = axes[0, 0]
     ax.scatter(*x_train[y_train == 1].T, s=4, c="tab:red", label="inner (label 1)")
     ax.scatter(*x_train[y_train == 0].T, s=4, c="tab:blue", label="outer (label 0)")
-    ax.set_title("(a) data (training set)")
+    ax.set_title("(a) training data; dashed: true boundary,\ndotted: rings rho = 1.5, 2, 2.5, 4", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     t = np.linspace(0, 2 * np.pi, 200)
     panels = [("verlet/SGLD", "(b) Verlet network, SGLD"),
@@ -356,15 +397,17 @@ def figure(out, result, x_train, y_train, gx, gy, maps):
     ax = axes[1, 2]
     bins = np.asarray(result["rho_bins"])
     mid = 0.5 * (bins[1:] + bins[:-1])
-    for (name, _), c in zip(panels, ["tab:orange", "tab:green", "tab:purple", "tab:gray"]):
+    curves = panels + [("verlet/SGD", ""), ("verlet/SGLD x3 epochs", "")]
+    colors = ["tab:orange", "tab:green", "tab:purple", "tab:gray", "k", "tab:brown"]
+    for (name, _), c in zip(curves, colors):
         if name not in maps:
             continue
         acc = np.asarray(result["runs"][name]["accuracy_by_rho_bin"])
         ax.plot(mid, np.median(acc, axis=0), "o-", c=c, label=name)
         for a in acc:
             ax.plot(mid, a, "-", c=c, alpha=0.25, lw=0.8)
-    ax.axvspan(0, 1.0, color="0.9", zorder=0, label="inside data (rho <= 1)")
-    ax.axvspan(1.0, np.sqrt(2), color="0.95", zorder=0, label="rectangle corners")
+    ax.axvspan(0, 1.0, color="0.9", zorder=0, label="rho <= 1 (all inside the data)")
+    ax.axvspan(1.0, np.sqrt(2), color="0.95", zorder=0, label="1 < rho <= sqrt 2 (data corners)")
     for (k, ring), hatch in zip(RINGS.items(), ["//", "\\\\"]):
         ax.axvspan(*ring, fill=False, hatch=hatch, ec="0.6", label=f"{k} ring")
     ax.set_xlabel("rho = sqrt(x1^2 + (x2/2)^2)")
@@ -372,7 +415,7 @@ def figure(out, result, x_train, y_train, gx, gy, maps):
     ax.set_title("accuracy by elliptic radius (median: dots; seeds: lines)", fontsize=10)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7, loc="lower left")
-    fig.savefig(os.path.join(out, "fig3_probability_maps.png"), dpi=90)
+    fig.savefig(os.path.join(out, "fig3_probability_maps.png"), dpi=80)
     plt.close(fig)
 
 
