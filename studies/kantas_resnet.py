@@ -258,7 +258,8 @@ def main(argv=None):
                    for ok in grid_ok]
         name = f"{scheme}/{method}" + ("" if times == 1 else f" x{times} epochs")
         runs[name] = dict(
-            scheme=scheme, method=method, epochs=times * cfg["epochs"], parameters=net.dim, finite=finite.tolist(),
+            scheme=scheme, method=method, epochs=times * cfg["epochs"], parameters=net.dim,
+            finite=finite.tolist(),
             final_train_loss=losses[:, -1].tolist(),
             train_loss_every_10_epochs=losses[:, ::10 * times].tolist(),
             train_accuracy=acc(p_train, y_train),
@@ -281,10 +282,10 @@ def main(argv=None):
                                       for th in thetas)],
             seconds=round(time.time() - t, 1))
         maps[name] = p_grid
-        print(f"{name}: loss {np.median(losses[:, -1]):.3f} train {runs[name]['median']['train_accuracy']:.3f}"
-              f" test {runs[name]['median']['test_accuracy']:.3f} rings {runs[name]['median']['near_ring_accuracy']:.3f}"
-              f" {runs[name]['median']['far_ring_accuracy']:.3f}"
-              f" ({runs[name]['seconds']} s)", flush=True)
+        m = runs[name]["median"]
+        print(f"{name}: loss {m['final_train_loss']:.3f} train {m['train_accuracy']:.3f}"
+              f" test {m['test_accuracy']:.3f} rings {m['near_ring_accuracy']:.3f}"
+              f" {m['far_ring_accuracy']:.3f} ({runs[name]['seconds']} s)", flush=True)
 
     claims = _claims(runs)
     L, h = cfg["layers"], cfg["step"]
@@ -366,7 +367,8 @@ def figure(out, result, x_train, y_train, gx, gy, maps):
     ax = axes[0, 0]
     ax.scatter(*x_train[y_train == 1].T, s=4, c="tab:red", label="inner (label 1)")
     ax.scatter(*x_train[y_train == 0].T, s=4, c="tab:blue", label="outer (label 0)")
-    ax.set_title("(a) training data; dashed: true boundary,\ndotted: rings rho = 1.5, 2, 2.5, 4", fontsize=10)
+    ax.set_title("(a) training data; dashed: true boundary,\n"
+                 "dotted: rings rho = 1.5, 2, 2.5, 4", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     t = np.linspace(0, 2 * np.pi, 200)
     panels = [("verlet/SGLD", "(b) Verlet network, SGLD"),
