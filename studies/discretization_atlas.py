@@ -12,7 +12,7 @@ compared start by start with a fine-step reference map of the same flow:
   gradient flow x' = -grad f; heavy ball x'' + gamma x' + grad f = 0 with gamma = 2,
   mass 1 (underdamped at every minimum: the smallest Hessian eigenvalue is 7.1 > gamma^2/4);
   Adam (Barakat-Bianchi flow) with rates a = 10, b = 1 (optax's beta1 = 0.9, beta2 = 0.99
-  at eta = 0.01), continuous bias corrections, and eps = 0.1 (see below);
+  at eta = 0.01), continuous bias corrections, eps = 0.1 and eps_root = 1e-3 (see below);
 * schemes: explicit Euler; semi-implicit (partitioned) Euler -- for heavy ball and Adam
   the optax-style update (auxiliary variables first, then the position with the updated
   ones); Euler-Richardson (``schemes.EulerRichardson()``, textbook variant at fixed steps:
@@ -26,11 +26,16 @@ compared start by start with a fine-step reference map of the same flow:
   order 3) at the fixed step 0.0025; its convergence is checked against the same scheme at
   0.005 (share of starts with the same outcome, ``reference_convergence``; required
   >= 99.9 %). A fixed fine step instead of a tight PID controller: the lockstep
-  error-controlled mapper costs several times more on 2 cores. Bosh3 rather than Tsit5:
-  every Butcher coefficient of Bosh3 is >= 0, so Adam's second moment v stays >= 0 in every
-  stage; Tsit5 (negative coefficients) makes v < 0 in a stage of the first step from some
-  starts (v(0) = 0 and g^2 varies across the stages), sqrt(v_hat) is NaN and the mapper
-  calls those starts diverged (measured: 2 of 64^2 starts at h = 0.005, 8 at h = 0.01).
+  error-controlled mapper costs several times more on 2 cores (Tsit5 at 0.005 / 0.01 gave
+  the same maps on 64^2 for gradient flow and heavy ball). Adam under any Runge-Kutta
+  scheme with more than one stage: in the first step v(0) = 0, and a later stage sees
+  v < 0 where a component of g changes sign within the step (Bosh3's third stage is
+  v0 + (3/4) h b (g2^2 - v2) with v2 = h b g0^2 / 2), so sqrt(v_hat) is NaN and the mapper
+  calls the start diverged (measured with eps_root = 0: Tsit5 2 of 64^2 starts at
+  h = 0.005, 8 at 0.01; Bosh3 2 of 192^2 at 0.0025 and 0.005). Hence eps_root = 1e-3:
+  |v_hat| of such a stage is at most h b g_i0^2 / 2 with |g_i0| <~ (h/2)|dg_i/dt| (~0.25
+  here), far below 1e-3; it changes the flow only through the denominator
+  sqrt(v_hat + 1e-3) + eps >= 0.132.
 
 Not every scheme applies to every flow (n/a cells, with the reason, in ``result.json``):
 velocity Verlet needs a second-order flow (the library refuses gradient flow and Adam by
@@ -48,11 +53,12 @@ jax.hessian; largest eigenvalues 16.49 (global pair), 22.70 (pair at f = -0.215)
 (pair at f = 2.104)): explicit Euler and the midpoint rule (Euler-Richardson) of the
 gradient flow lose a minimum for eta > 2/lambda_max = 0.121, 0.088, 0.200; heavy ball with
 explicit Euler for eta > gamma/lambda_max (the same numbers with gamma = 2), with
-semi-implicit Euler for eta > (-gamma + sqrt(gamma^2 + 4 lambda_max))/lambda_max = 0.41,
-0.34, 0.46. Adam's end game (v -> 0, so x' = -m/eps, m' = a(g - m)) is a heavy ball with
-friction a and stiffness K = a lambda/eps: explicit Euler needs eta < a/K = eps/lambda,
-semi-implicit Euler eta < (-a + sqrt(a^2 + 4K))/K (0.044, 0.038, 0.054) -- upper bounds
-on the step that converges there, as v > 0 at any finite time makes K smaller. All of
+semi-implicit Euler for eta > (-gamma + sqrt(gamma^2 + 4 lambda_max))/lambda_max = 0.39,
+0.34, 0.46. Adam's end game (v -> 0, so x' = -m/S, S = sqrt(eps_root) + eps = 0.132, m' = a(g - m))
+is a heavy ball with friction a and stiffness K = a lambda/S: explicit Euler needs
+eta < a/K = S/lambda (0.0080, 0.0058, 0.0131), semi-implicit Euler
+eta < (-a + sqrt(a^2 + 4K))/K (0.049, 0.043, 0.061) -- the limits once v has decayed
+(v > 0 at any finite time makes K smaller). All of
 them in ``result.json`` (``stability_limits``).
 
 Protocol choices that are ours:
@@ -106,7 +112,7 @@ from flowopt.basins import DIVERGED  # noqa: E402
 
 WINDOW = ((-2.0, 2.0), (-1.0, 1.0))
 FRICTION = 2.0
-ADAM = {"a": 10.0, "b": 1.0, "eps": 0.1}
+ADAM = {"a": 10.0, "b": 1.0, "eps": 0.1, "eps_root": 1e-3}
 FLOWS = ("gradient flow", "heavy ball", "Adam")
 QUICK_FLOWS = ("gradient flow",)
 SCHEMES = ("Euler", "semi-implicit Euler", "Euler-Richardson", "velocity Verlet",
@@ -177,10 +183,12 @@ def stability_limits(loss):
                      "heavy ball / Euler: gamma/lambda": g / lam,
                      "heavy ball / semi-implicit Euler: (-gamma+sqrt(gamma^2+4 lambda))/lambda":
                          (-g + math.sqrt(g * g + 4 * lam)) / lam}
-        a, stiff = ADAM["a"], ADAM["a"] * lam / ADAM["eps"]
-        out[pair]["Adam end game (v -> 0) / Euler: eps/lambda"] = a / stiff
+        a = ADAM["a"]
+        stiff = a * lam / (math.sqrt(ADAM["eps_root"]) + ADAM["eps"])
+        out[pair]["Adam end game (v -> 0) / Euler: S/lambda, S = sqrt(eps_root)+eps"] = \
+            a / stiff
         out[pair]["Adam end game (v -> 0) / semi-implicit Euler: (-a+sqrt(a^2+4K))/K, "
-                  "K = a lambda/eps"] = (-a + math.sqrt(a * a + 4 * stiff)) / stiff
+                  "K = a lambda/S"] = (-a + math.sqrt(a * a + 4 * stiff)) / stiff
     return out
 
 
@@ -348,7 +356,7 @@ def curve_figure(flows_run, steps, res, path, dpi):
                        "heavy ball": "heavy ball / semi-implicit Euler: "
                                      "(-gamma+sqrt(gamma^2+4 lambda))/lambda",
                        "Adam": "Adam end game (v -> 0) / semi-implicit Euler: "
-                               "(-a+sqrt(a^2+4K))/K, K = a lambda/eps"}.get(f)
+                               "(-a+sqrt(a^2+4K))/K, K = a lambda/S"}.get(f)
             if lim_key and col in PAIRS:
                 lim = res["stability_limits"][col][lim_key]
                 if steps[0] <= lim <= steps[-1]:
