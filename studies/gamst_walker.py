@@ -63,9 +63,10 @@ Protocol choices the paper leaves open (ours):
   global minimum* when its final loss is below 1e-4 (our threshold: the best local minima
   found have loss ~5e-3; the sawtooth alone carries a^2/3 = 0.021 of the variance).
 * Logistic fit: logistic regression of "returned" on the noise norm over both sweeps
-  (scikit-learn ``LogisticRegression(C=100)``, L2: our returned and failed runs are
-  separated by the noise norm, where the unpenalized estimate does not exist -- the
-  result says so and records the last returned and first failed norm); where no run (or
+  (scikit-learn ``LogisticRegression(C=100)``, L2: with few returns the runs can be
+  separated by the noise norm, where the unpenalized estimate does not exist -- quick
+  mode's are; the result records ``separable`` and the last returned and first failed
+  norm; in the committed full run they are not separable); where no run (or
   every run) returned there is nothing to fit and the curve is the constant 0 (or 1),
   recorded as such (the paper's Adadelta case).
 * Basin radius from NEB: per path, the arc length from W_f at which the loss along the
