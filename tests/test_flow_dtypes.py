@@ -117,6 +117,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # 21 s; float32 end to end stays in the default suite (test_float32.py)
 def test_x64_off_float32_runs_every_flow():
     env = {**os.environ, "JAX_ENABLE_X64": "0"}
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,

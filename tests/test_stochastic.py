@@ -61,8 +61,9 @@ def gibbs_cdf(beta):
 
 
 @pytest.mark.parametrize("flow", [fo.flows.Langevin(double_well, beta=3.0),
-                                  fo.flows.UnderdampedLangevin(double_well, beta=3.0,
-                                                               friction=1.0)],
+                                  pytest.param(fo.flows.UnderdampedLangevin(
+                                      double_well, beta=3.0, friction=1.0),
+                                      marks=pytest.mark.slow)],  # 10 s; test_solve_exact keeps an underdamped case
                          ids=["Langevin", "UnderdampedLangevin"])
 def test_long_run_matches_gibbs_density(flow):
     chains, burn, thin, t1 = 40, 50.0, 5.0, 500.0
@@ -75,6 +76,7 @@ def test_long_run_matches_gibbs_density(flow):
     assert p > 0.01
 
 
+@pytest.mark.slow  # 14 s; the kantas_fig1 quick study checks McKean-Vlasov against hand-written EM
 def test_mckean_vlasov_mean_and_stationary_variance():
     """Phi = a x^2/2: the empirical mean is an OU process with rate a (the interaction
     cancels in it); deviations from it relax at rate a + lambda. Stationary agent variance
