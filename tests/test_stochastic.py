@@ -63,7 +63,8 @@ def gibbs_cdf(beta):
 @pytest.mark.parametrize("flow", [fo.flows.Langevin(double_well, beta=3.0),
                                   pytest.param(fo.flows.UnderdampedLangevin(
                                       double_well, beta=3.0, friction=1.0),
-                                      marks=pytest.mark.slow)],  # 10 s; test_solve_exact keeps an underdamped case
+                                      # 10 s; test_solve_exact keeps an underdamped case
+                                      marks=pytest.mark.slow)],
                          ids=["Langevin", "UnderdampedLangevin"])
 def test_long_run_matches_gibbs_density(flow):
     chains, burn, thin, t1 = 40, 50.0, 5.0, 500.0

@@ -237,9 +237,9 @@ def _not_minima(loss, points, tol, scale, reach):
     critical point is far from it (distance ~ sqrt(tol / a) at a cubic inflection
     a t^3), where the Hessian is still positive definite (eigenvalue ~ sqrt(12 a tol)).
     So each point is first refined by Newton steps (:func:`_polish`, kept only while
-    |grad| shrinks and the point stays within ``reach``, the linking reach of the map): at a regular stationary point
-    this changes nothing, at a degenerate one the curvature along the degenerate
-    direction falls with every step. Then an eigenvalue clearly below zero means not a
+    |grad| shrinks and the point stays within ``reach``, the linking reach of the map):
+    at a regular stationary point this changes nothing, at a degenerate one the
+    curvature along the degenerate direction falls with every step. Then an eigenvalue clearly below zero means not a
     minimum; an eigenvalue that is small either relative to the largest (1e-3) or in
     absolute terms (the gradient it implies over the smallest probe distance s0 stays
     below ``tol``: lambda * s0 < tol, the map's resolution) goes to the higher-order
